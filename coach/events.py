@@ -1,0 +1,92 @@
+"""Typed events passed between stages. Every time is seconds on the audio clock (0 = start of the stream)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from coach.hints import Hint
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    turn_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class SpeechEnded:
+    """End of a turn: speech stopped at `t_end`; the endpointer was sure at `t_detected`."""
+
+    turn_id: int
+    t_start: float
+    t_end: float
+    t_detected: float
+    split: bool = False  # cut because the turn grew too long, not because the partner paused
+
+
+@dataclass(frozen=True)
+class Transcript:
+    turn_id: int
+    text: str
+    t_start: float
+    t_end: float
+    t_ready: float
+    stt_s: float  # wall time the model spent
+
+
+@dataclass(frozen=True)
+class TranscriptDropped:
+    """Speech the VAD heard but that produced nothing worth keeping (noise, Whisper inventions)."""
+
+    turn_id: int
+    reason: str
+    t_ready: float
+
+
+@dataclass(frozen=True)
+class HintStarted:
+    hint_id: int
+    turn_ids: tuple[int, ...]
+    t: float
+
+
+@dataclass(frozen=True)
+class HintFirstText:
+    hint_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class HintReady:
+    hint_id: int
+    hint: "Hint"
+    turn_ids: tuple[int, ...]
+    t_speech_end: float  # end of the partner's last speech this hint covers
+    t_ready: float
+    latencies: dict[str, float] = field(default_factory=dict)  # seconds, computed from event times
+
+    @property
+    def speech_to_hint_s(self) -> float:
+        return self.t_ready - self.t_speech_end
+
+
+@dataclass(frozen=True)
+class HintFailed:
+    hint_id: int
+    reason: str
+    t: float
+
+
+@dataclass(frozen=True)
+class LagWarning:
+    """Processing fell behind the audio by `lag_s` seconds at audio time `t`."""
+
+    lag_s: float
+    t: float
+
+
+Event = Union[
+    SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintReady, HintFailed, LagWarning
+]

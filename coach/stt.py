@@ -1,0 +1,134 @@
+"""Speech to text with faster-whisper, and the guards that keep Whisper's inventions out of the hints."""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from coach.audio import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    text: str
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class SttResult:
+    text: str  # what survived the guards ("" when nothing did)
+    dropped: str | None  # why everything was dropped, if it was
+    seconds: float  # wall time spent in the model
+
+
+class Transcriber(Protocol):
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> list[SegmentInfo]: ...
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+
+    @classmethod
+    def from_settings(cls, s) -> "GuardConfig":
+        return cls(s.no_speech_threshold, s.logprob_threshold, s.compression_ratio_threshold)
+
+
+# What Whisper says over silence, music or breathing: learned from subtitles, never meant by a speaker on its own.
+PHANTOM_PHRASES = frozenset(
+    {
+        "thank you", "thank you very much", "thanks", "thanks for watching", "thank you for watching",
+        "thanks for watching and see you next time", "please subscribe", "subscribe to my channel",
+        "like and subscribe", "see you next time", "bye", "bye bye", "you", "so", "okay", "oh", "uh", "um", "hmm",
+        "mm", "ah", "music", "applause", "silence", "subtitles by the amaraorg community", "the end",
+    }
+)
+_NORMALIZE = re.compile(r"[^a-z0-9' ]+")
+
+
+def normalize_words(text: str) -> str:
+    return " ".join(_NORMALIZE.sub(" ", text.lower().replace("-", " ")).split())
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+def _repeats_itself(words: list[str]) -> bool:
+    """A short phrase looped over and over: Whisper's failure mode on noise and long silences."""
+    if len(words) < 15:
+        return False
+    for n in range(1, 5):
+        grams = [" ".join(words[i : i + n]) for i in range(0, len(words) - n + 1)]
+        if grams and max(grams.count(g) for g in set(grams)) * n >= 0.6 * len(words) and len(set(words)) <= 2 * n + 2:
+            return True
+    return False
+
+
+def guard(segments: Sequence[SegmentInfo], config: GuardConfig = GuardConfig()) -> tuple[str, str | None]:
+    """Keep the segments that are real speech. Returns (text, reason everything was dropped or None)."""
+    kept: list[str] = []
+    reasons: list[str] = []
+    for seg in segments:
+        text = seg.text.strip()
+        if not text:
+            continue
+        if seg.no_speech_prob > config.no_speech_threshold and seg.avg_logprob < config.logprob_threshold:
+            reasons.append("no speech")
+        elif seg.compression_ratio > config.compression_ratio_threshold or _repeats_itself(normalize_words(text).split()):
+            reasons.append("repetition")
+        else:
+            kept.append(text)
+    text = " ".join(kept).strip()
+    if text and normalize_words(text) in PHANTOM_PHRASES:
+        return "", "phantom phrase"
+    if not text:
+        return "", (reasons[0] if reasons else "empty")
+    return text, None
+
+
+class WhisperTranscriber:
+    """faster-whisper, int8 on the CPU. Call only from one thread (the STT worker)."""
+
+    def __init__(self, model_dir: Path, *, language: str = "en", beam_size: int = 1, threads: int = 2):
+        from faster_whisper import WhisperModel
+
+        self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        self._language = language if self._model.model.is_multilingual else None
+        self._beam_size = beam_size
+
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> list[SegmentInfo]:
+        segments, _info = self._model.transcribe(
+            audio,
+            language=self._language,
+            beam_size=self._beam_size,
+            vad_filter=False,  # our own VAD already gated the audio
+            condition_on_previous_text=False,
+            initial_prompt=prompt or None,
+            without_timestamps=True,
+            temperature=0.0,
+        )
+        # The generator is lazy: it must be consumed here, on the worker thread, not on the caller's.
+        return [
+            SegmentInfo(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio) for s in segments
+        ]
+
+
+def run_stt(model: Transcriber, audio: np.ndarray, prompt: str | None, config: GuardConfig) -> SttResult:
+    if len(audio) < SAMPLE_RATE // 10:
+        return SttResult("", "too short", 0.0)
+    t0 = time.perf_counter()
+    segments = model.transcribe(audio, prompt)
+    text, dropped = guard(segments, config)
+    return SttResult(text, dropped, time.perf_counter() - t0)
