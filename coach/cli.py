@@ -1,0 +1,160 @@
+"""The `coach` command. User errors are one line that says what to do next."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import click
+
+from coach.config import Settings
+from coach.errors import CoachError
+from coach.events import (
+    Event,
+    HintFailed,
+    HintFirstText,
+    HintReady,
+    HintStarted,
+    LagWarning,
+    SpeechEnded,
+    SpeechStarted,
+    Transcript,
+    TranscriptDropped,
+)
+
+
+def event_dict(ev: Event) -> dict:
+    d = {"type": type(ev).__name__}
+    for k, v in asdict(ev).items() if is_dataclass(ev) else []:
+        d[k] = v
+    if isinstance(ev, HintReady):
+        d["hint"] = ev.hint.model_dump()
+        d["speech_to_hint_s"] = ev.speech_to_hint_s
+    return d
+
+
+def _clock(t: float) -> str:
+    return f"{int(t // 60):02d}:{t % 60:04.1f}"
+
+
+def format_event(ev: Event, verbose: bool = False) -> str | None:
+    if isinstance(ev, Transcript):
+        return f"[{_clock(ev.t_ready)}] partner: {ev.text}  ({ev.t_ready - ev.t_end:.2f} s after speech, STT {ev.stt_s:.2f} s)"
+    if isinstance(ev, HintReady):
+        h, lat = ev.hint, ev.latencies
+        flag = "SAFETY HINT" if h.priority == "safety" else "hint"
+        lines = [
+            f"[{_clock(ev.t_ready)}] {flag} #{ev.hint_id} — {ev.speech_to_hint_s:.2f} s after speech "
+            f"(first text {lat['first_text_s']:.2f} s, LLM {lat['llm_total_s']:.2f} s)",
+            f"    summary:    {h.summary}",
+            f"    suggestion: {h.suggestion}",
+            f"    ask:        {h.follow_ups[0]}",
+            f"                {h.follow_ups[1]}",
+        ]
+        if h.reminder:
+            lines.append(f"    reminder:   {h.reminder}")
+        return "\n".join(lines)
+    if isinstance(ev, HintFailed):
+        return f"[{_clock(ev.t)}] hint #{ev.hint_id} failed: {ev.reason}"
+    if isinstance(ev, LagWarning):
+        return f"[{_clock(ev.t)}] warning: {ev.lag_s:.1f} s behind real time"
+    if verbose:
+        if isinstance(ev, SpeechStarted):
+            return f"[{_clock(ev.t)}] speech started (turn {ev.turn_id})"
+        if isinstance(ev, SpeechEnded):
+            return f"[{_clock(ev.t_detected)}] speech ended at {_clock(ev.t_end)} (turn {ev.turn_id}{', split' if ev.split else ''})"
+        if isinstance(ev, TranscriptDropped):
+            return f"[{_clock(ev.t_ready)}] turn {ev.turn_id} dropped: {ev.reason}"
+        if isinstance(ev, (HintStarted, HintFirstText)):
+            return f"[{_clock(ev.t)}] {type(ev).__name__} #{ev.hint_id}"
+    return None
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CoachError as e:
+            raise click.ClickException(str(e)) from e
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug). Never includes the partner's words.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int) -> None:
+    """No Bad Parts coach: offline IFS-style hints for peer-support sessions."""
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    ctx.obj = Settings()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def models(settings: Settings, as_json: bool) -> None:
+    """List the models: which are installed, where, and which are missing."""
+    from coach import modelstore
+
+    rows = modelstore.status(settings.models_dir)
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    for r in rows:
+        mark = "active" if r["active"] else ("installed" if r["installed"] else "missing")
+        where = f"{r['path']} ({r['size'] / 1e6:.0f} MB)" if r["installed"] else f"({r['source']})"
+        click.echo(f"{r['role']:4} {r['id']:30} {mark:9} {where}  [{r['license']}]")
+    missing = {r["role"] for r in rows} - {r["role"] for r in rows if r["installed"]}
+    if missing:
+        click.echo(f"missing: a {', '.join(sorted(missing))} model: run scripts/setup_models.sh", err=True)
+
+
+@main.command()
+@click.argument("wav", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--realtime", is_flag=True, help="Feed the audio at the speed it was spoken (as in a live session).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON event per line.")
+@click.option("--events", is_flag=True, help="Also show speech start/end and dropped turns.")
+@click.pass_obj
+def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events: bool) -> None:
+    """Run the whole chain over a recording and print transcripts and hints as they would appear live."""
+    from coach.audio import load_wav
+    from coach.replay import replay_fast, replay_realtime
+    from coach.runtime import Models
+
+    clip = load_wav(wav)
+    models = Models.load(settings)
+    run = replay_realtime if realtime else replay_fast
+    hints = 0
+    for ev in run(models, settings, clip.samples):
+        hints += isinstance(ev, HintReady)
+        if as_json:
+            click.echo(json.dumps(event_dict(ev)))
+        elif (line := format_event(ev, events)) is not None:
+            click.echo(line)
+    if not as_json:
+        click.echo(f"-- {clip.duration:.1f} s of audio, {hints} hint(s); models: {models.names['stt']}, {models.names['llm']}", err=True)
+
+
+@main.command()
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), help="Folder with manifest.tsv (columns file, reference).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the full results here.")
+@click.option("--limit", type=int, help="Only the first N clips.")
+@click.option("--no-plain", is_flag=True, help="Skip the plain faster-whisper word-error-rate baseline.")
+@click.pass_obj
+def bench(settings: Settings, corpus: Path | None, json_out: Path | None, limit: int | None, no_plain: bool) -> None:
+    """Replay a corpus and report speech-to-hint latency (median, p95) and word error rate."""
+    from coach.bench import format_report, run_bench, write_json
+
+    if corpus is not None and not corpus.is_dir():
+        raise click.ClickException(f"--corpus {corpus}: no such folder")
+    report = run_bench(settings, corpus, limit=limit, plain=not no_plain)
+    click.echo(format_report(report))
+    if json_out:
+        write_json(report, json_out)
+        click.echo(f"results written to {json_out}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Loading the models once and wiring a pipeline for a replay or a live session."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from coach import modelstore
+from coach.config import Settings
+from coach.hints import HintWriter
+from coach.llm import ChatModel, LlamaChatModel
+from coach.pipeline import Pipeline, PipelineConfig
+from coach.stt import Transcriber, WhisperTranscriber
+from coach.vad import SileroVad
+from coach.workers import SimWorker, ThreadWorker
+
+log = logging.getLogger("coach.runtime")
+
+
+@dataclass
+class Models:
+    """Everything heavy, loaded once at start-up ("prewarm") and shared by the sessions that follow one another."""
+
+    vad_path: object
+    transcriber: Transcriber
+    chat: ChatModel
+    names: dict[str, str]
+    load_s: float
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Models":
+        os.environ["HF_HUB_OFFLINE"] = "1"  # models come from models/ only: never a download at run time
+        t0 = time.perf_counter()
+        d = settings.models_dir
+        vad_path = modelstore.model_file(d, "vad", None, ".onnx")
+        stt_id, stt_dir = modelstore.resolve(d, "stt", settings.stt_model)
+        llm_id, _ = modelstore.resolve(d, "llm", settings.llm_model)
+        gguf = modelstore.model_file(d, "llm", llm_id, ".gguf")
+        transcriber = WhisperTranscriber(
+            stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size, threads=settings.stt_threads
+        )
+        chat = LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
+        models = cls(vad_path, transcriber, chat, {"vad": "silero-vad", "stt": stt_id, "llm": llm_id}, 0.0)
+        models.warm_up()
+        models.load_s = time.perf_counter() - t0
+        log.info("models loaded in %.1f s: %s", models.load_s, models.names)
+        return models
+
+    def warm_up(self) -> None:
+        """First calls are slow (allocation, kernels): pay for them before the first partner speaks."""
+        import numpy as np
+
+        self.transcriber.transcribe(np.zeros(16000, dtype=np.float32))
+        self.chat.count_tokens("warm up")
+
+
+def build_pipeline(
+    models: Models,
+    settings: Settings,
+    *,
+    realtime_clock: Callable[[], float] | None = None,
+    notify: Callable[[], None] | None = None,
+) -> Pipeline:
+    """A pipeline for one session. With `realtime_clock`, models run on their own threads against the wall
+    clock; without it, on simulated workers against the audio's own clock (fast replay)."""
+    if realtime_clock is not None:
+        stt_worker = ThreadWorker("stt", realtime_clock, notify)
+        llm_worker = ThreadWorker("llm", realtime_clock, notify)
+    else:
+        stt_worker, llm_worker = SimWorker("stt"), SimWorker("llm")
+    writer = HintWriter(models.chat, context_tokens=settings.llm_context, reminder_hints=settings.reminder_hints)
+    return Pipeline(
+        SileroVad(models.vad_path),
+        models.transcriber,
+        writer,
+        stt_worker,
+        llm_worker,
+        PipelineConfig.from_settings(settings),
+        clock=realtime_clock,
+    )
