@@ -156,5 +156,14 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, limit:
         click.echo(f"results written to {json_out}", err=True)
 
 
+@main.command()
+@click.pass_obj
+def serve(settings: Settings) -> None:
+    """Start a live session server: livekit-server, the pages and the coach. Ctrl-C stops everything."""
+    from coach.serve import serve as run
+
+    run(settings)
+
+
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -9,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
+DEFAULT_STATE_DIR = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "nobadparts-coach"
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,26 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=1024, description="LLM context window in tokens.")
     hint_min_words: int = Field(5, ge=1, description="A turn (or turns since the last hint) needs this many words for a hint.")
     reminder_hints: int = Field(3, ge=0, description="How many first hints of a session carry a peer-support reminder.")
+
+    # Live sessions (coach serve)
+    state_dir: Path = Field(DEFAULT_STATE_DIR, description="Private folder for generated keys and the TLS certificate.")
+    lan_ip: str | None = Field(None, description="Address partners use to reach this machine; default: detected.")
+    https_port: int = Field(8443, description="HTTPS port for partners on the LAN (camera and microphone need HTTPS).")
+    http_port: int = Field(8080, description="Plain HTTP port, bound to loopback only, for the facilitator.")
+    tls_cert: Path | None = Field(None, description="Your own TLS certificate (PEM); default: one generated at first run.")
+    tls_key: Path | None = Field(None, description="Private key for tls_cert (PEM).")
+    facilitator_passcode: str | None = Field(
+        None, description="Lets a facilitator create sessions from another machine (header X-Facilitator-Passcode)."
+    )
+    livekit_port: int = Field(7880, description="livekit-server signaling port (bound to loopback).")
+    livekit_tcp_port: int = Field(7881, description="livekit-server media over TCP (fallback).")
+    livekit_udp_port: int = Field(7882, description="livekit-server media over UDP.")
+    livekit_url: str | None = Field(None, description="Use an already running livekit-server here instead of starting one.")
+    livekit_api_key: str | None = Field(None, description="API key for livekit_url (default: the generated one).")
+    livekit_api_secret: str | None = Field(None, description="API secret for livekit_url (default: the generated one).")
+    invite_ttl_s: float = Field(3600.0, description="How long an invite link stays valid.")
+    token_ttl_s: float = Field(900.0, description="How long a LiveKit join token stays valid.")
+    max_body_bytes: int = Field(4096, description="Largest request body the API accepts.")
 
     # Privacy
     log_transcripts: bool = Field(

@@ -73,6 +73,10 @@ class AudioHistory:
             self._buf = self._buf[extra:]
             self._offset += extra
 
+    def restart(self, t: float) -> None:
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._offset = int(t * SAMPLE_RATE)
+
     def slice(self, t0: float, t1: float) -> np.ndarray:
         a = max(int(t0 * SAMPLE_RATE) - self._offset, 0)
         b = max(int(t1 * SAMPLE_RATE) - self._offset, 0)
@@ -139,6 +143,8 @@ class Pipeline:
 
     def push(self, chunk: AudioChunk) -> list[Event]:
         events: list[Event] = []
+        if chunk.t > self._t + 0.1:
+            self._resume_after_gap(chunk.t)
         if self._clock:
             lag = self._clock() - chunk.t_end
             if lag > LAG_WARN_S and chunk.t_end - self._last_lag_warning >= LAG_WARN_EVERY_S:
@@ -159,6 +165,14 @@ class Pipeline:
         self._t = chunk.t_end
         events += self.poll(self.now)
         return events
+
+    def _resume_after_gap(self, t: float) -> None:
+        """Audio stopped and resumed later (the partner left and came back, or muted): a fresh start at `t`.
+        Any open turn was already closed by end_input()."""
+        self._window = np.zeros(0, dtype=np.float32)
+        self._vad.reset()
+        self._history.restart(t)
+        self._t = t
 
     def end_input(self) -> list[Event]:
         """No more audio (the recording ended, the partner left): a turn still open ends here."""

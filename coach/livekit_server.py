@@ -1,0 +1,138 @@
+"""Our own livekit-server: keys, the rendered LAN config, finding the binary, and running it as a child."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.config import REPO_DIR, Settings
+from coach.errors import CoachError
+
+TEMPLATE = REPO_DIR / "livekit.yaml"
+KEY_FILE = "livekit-keys.yaml"
+
+
+@dataclass(frozen=True)
+class Keys:
+    api_key: str
+    api_secret: str
+
+
+def ensure_keys(state_dir: Path) -> Keys:
+    """An API key and a strong secret (32 random bytes), generated at first run into a file only the user can read.
+    Never a well-known development key."""
+    path = state_dir / KEY_FILE
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)  # livekit-server refuses a key file others can read
+        key, _, secret = path.read_text().strip().partition(":")
+        if key and len(secret.strip()) >= 32:
+            return Keys(key.strip(), secret.strip())
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keys = Keys("NBP" + secrets.token_hex(6).upper(), secrets.token_urlsafe(32))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{keys.api_key}: {keys.api_secret}\n")
+    return keys
+
+
+def render_config(settings: Settings, node_ip: str) -> Path:
+    text = TEMPLATE.read_text()
+    text = text.replace("NODE_IP", node_ip).replace("KEY_FILE", str(settings.state_dir / KEY_FILE))
+    text = text.replace("port: 7880", f"port: {settings.livekit_port}", 1)
+    text = text.replace("udp_port: 7882", f"udp_port: {settings.livekit_udp_port}")
+    text = text.replace("tcp_port: 7881", f"tcp_port: {settings.livekit_tcp_port}")
+    out = settings.state_dir / "livekit.runtime.yaml"
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return out
+
+
+def find_binary() -> Path | None:
+    """LIVEKIT_SERVER_BIN, then PATH, then where scripts/setup_livekit.sh puts it."""
+    env = os.environ.get("LIVEKIT_SERVER_BIN")
+    if env:
+        return Path(env) if Path(env).is_file() else None
+    on_path = shutil.which("livekit-server")
+    if on_path:
+        return Path(on_path)
+    local = REPO_DIR / ".venv" / "bin" / "livekit-server"
+    return local if local.is_file() else None
+
+
+def lan_address() -> str:
+    """The address other machines on the LAN use for this one. A UDP 'connect' picks the outgoing interface without
+    sending any packet; with no network at all this is loopback."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed, never contacted
+        return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        s.close()
+
+
+def answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_ports_free(settings: Settings) -> None:
+    checks = [("tcp", "127.0.0.1", settings.livekit_port, "COACH_LIVEKIT_PORT"),
+              ("tcp", "0.0.0.0", settings.livekit_tcp_port, "COACH_LIVEKIT_TCP_PORT"),
+              ("udp", "0.0.0.0", settings.livekit_udp_port, "COACH_LIVEKIT_UDP_PORT")]
+    for proto, host, port, env in checks:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise CoachError(f"{proto.upper()} port {port} is in use: stop what uses it, or set {env} to a free port")
+        finally:
+            s.close()
+
+
+class LiveKitProcess:
+    """livekit-server as a child in its own process group, so Ctrl-C or a crash of ours takes it down too."""
+
+    def __init__(self, binary: Path, config: Path, log_path: Path):
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(binary), "--config", str(config)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, port: int, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise CoachError(f"livekit-server exited at start (code {self.proc.returncode}): see its log")
+            if answers("127.0.0.1", port):
+                return
+            time.sleep(0.1)
+        raise CoachError(f"livekit-server did not answer on port {port} within {timeout:.0f} s: see its log")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self._log.close()

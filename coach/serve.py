@@ -1,0 +1,98 @@
+"""`coach serve`: livekit-server, the web server and the coach, started together and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from urllib.parse import urlparse
+
+import click
+from aiohttp import web
+
+from coach import livekit_server as lk
+from coach.config import Settings
+from coach.errors import CoachError
+
+log = logging.getLogger("coach.serve")
+
+
+def _livekit_target(settings: Settings) -> tuple[str, lk.Keys]:
+    """Where livekit-server is, and its keys: one given in settings, one already running with our keys, or none."""
+    if settings.livekit_url:
+        if not (settings.livekit_api_key and settings.livekit_api_secret):
+            raise CoachError("COACH_LIVEKIT_URL needs COACH_LIVEKIT_API_KEY and COACH_LIVEKIT_API_SECRET too")
+        url = settings.livekit_url.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        return url, lk.Keys(settings.livekit_api_key, settings.livekit_api_secret)
+    return f"http://127.0.0.1:{settings.livekit_port}", lk.ensure_keys(settings.state_dir)
+
+
+async def _serve(settings: Settings, lan_ip: str) -> None:
+    from coach.room import CoachRoomManager
+    from coach.runtime import Models
+    from server.app import create_app
+    from server.tls import ensure_certificate, fingerprint, ssl_context
+    from server.tokens import LiveKitKeys
+
+    livekit_http, keys = _livekit_target(settings)
+    child = None
+    parsed = urlparse(livekit_http)
+    if not lk.answers(parsed.hostname or "127.0.0.1", parsed.port or 80):
+        if settings.livekit_url:
+            raise CoachError(f"no LiveKit server answers at {settings.livekit_url}: start it, or unset COACH_LIVEKIT_URL")
+        binary = lk.find_binary()
+        if binary is None:
+            raise CoachError("livekit-server not found: run scripts/setup_livekit.sh, put it on PATH, "
+                             "or set LIVEKIT_SERVER_BIN to its path")
+        lk.check_ports_free(settings)
+        config = lk.render_config(settings, lan_ip)
+        child = lk.LiveKitProcess(binary, config, settings.state_dir / "livekit-server.log")
+    else:
+        click.echo(f"using the LiveKit server already answering at {livekit_http}", err=True)
+    runner = None
+    manager = None
+    try:
+        if child:
+            await asyncio.to_thread(child.wait_ready, settings.livekit_port)
+        click.echo("loading models ...", err=True)
+        models = await asyncio.to_thread(Models.load, settings)
+        manager = CoachRoomManager(models, settings)
+        if settings.tls_cert and settings.tls_key:
+            cert, key = settings.tls_cert, settings.tls_key
+        else:
+            cert, key = ensure_certificate(settings.state_dir, lan_ip)
+        app = create_app(settings, keys=LiveKitKeys(keys.api_key, keys.api_secret), lan_ip=lan_ip,
+                         livekit_http=livekit_http, hooks=manager)
+        runner = web.AppRunner(app, access_log=None)  # access logs would hold invite codes and session ids
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
+            await web.TCPSite(runner, "0.0.0.0", settings.https_port, ssl_context=ssl_context(cert, key)).start()
+        except OSError as e:
+            raise CoachError(f"cannot listen on port {settings.http_port} or {settings.https_port} ({e.strerror}): "
+                             "stop what uses it, or set COACH_HTTP_PORT / COACH_HTTPS_PORT")
+        click.echo(
+            f"\nCoach ready ({models.names['stt']}, {models.names['llm']}).\n"
+            f"  Facilitator, on this computer:  http://127.0.0.1:{settings.http_port}/\n"
+            f"  Partners on your network:       https://{lan_ip}:{settings.https_port}/join#... (invite links from the page)\n"
+            f"  Certificate fingerprint (SHA-256): {fingerprint(cert)}\n"
+            f"Press Ctrl-C to stop."
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        click.echo("stopping ...", err=True)
+    finally:
+        if manager:
+            await manager.aclose()
+        if runner:
+            await runner.cleanup()
+        if child:
+            child.stop()
+
+
+def serve(settings: Settings) -> None:
+    lan_ip = settings.lan_ip or lk.lan_address()
+    asyncio.run(_serve(settings, lan_ip))

@@ -1,0 +1,232 @@
+"""The session API through aiohttp's test client: tokens, invites, facilitator-only routes, bad requests."""
+
+import time
+
+import jwt
+import pytest
+
+import server.app as app_module
+from coach.config import Settings
+from server.app import create_app
+from server.sessions import SessionStore
+from server.tokens import LiveKitKeys
+
+KEYS = LiveKitKeys("NBPTESTKEY", "s" * 43)
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1_000_000.0
+
+    def __call__(self):
+        return self.t
+
+
+class RecordingHooks:
+    def __init__(self):
+        self.calls = []
+
+    async def session_created(self, session, coach_token, livekit_url):
+        self.calls.append(("created", session.id, coach_token, livekit_url))
+
+    async def partner_joined(self, session):
+        self.calls.append(("joined", session.id))
+
+    async def set_paused(self, session, paused):
+        self.calls.append(("paused", session.id, paused))
+
+    async def session_ended(self, session):
+        self.calls.append(("ended", session.id))
+
+    def state(self, session):
+        return "waiting"
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def hooks():
+    return RecordingHooks()
+
+
+@pytest.fixture
+async def client(aiohttp_client, clock, hooks, tmp_path):
+    settings = Settings(state_dir=tmp_path, invite_ttl_s=600, token_ttl_s=900)
+    app = create_app(settings, keys=KEYS, lan_ip="192.168.1.20", livekit_http="http://127.0.0.1:1",
+                     hooks=hooks, store=SessionStore(invite_ttl_s=600, clock=clock))
+    return await aiohttp_client(app)
+
+
+def decode(token):
+    return jwt.decode(token, KEYS.api_secret, algorithms=["HS256"], options={"verify_aud": False})
+
+
+def invite_code(body):
+    return body["invite_url"].split("#", 1)[1]
+
+
+async def create(client):
+    resp = await client.post("/api/sessions")
+    assert resp.status == 201
+    return await resp.json()
+
+
+async def test_create_session_returns_contract_and_facilitator_token(client, hooks):
+    body = await create(client)
+    assert set(body) >= {"session_id", "room", "livekit_url", "facilitator", "invite_url"}
+    assert body["livekit_url"] == "ws://127.0.0.1:8080"  # caller on loopback
+    assert body["invite_url"].startswith("https://192.168.1.20:8443/join#")
+    claims = decode(body["facilitator"]["token"])
+    assert claims["sub"] == body["facilitator"]["identity"]
+    assert claims["iss"] == KEYS.api_key
+    video = claims["video"]
+    assert video["room"] == body["room"] and video["roomJoin"] is True
+    assert video["canPublish"] is True and video["canSubscribe"] is True
+    assert 0 < claims["exp"] - time.time() <= 900 + 5
+    # the coach got its own token: kind agent, no media publishing, may send text
+    created = [c for c in hooks.calls if c[0] == "created"]
+    coach = decode(created[0][2])
+    assert coach["kind"] == "agent" and coach["video"]["room"] == body["room"]
+    assert coach["video"].get("canPublish") is False and coach["video"]["canPublishData"] is True
+    assert coach["sub"] != claims["sub"]
+
+
+async def test_partner_join_grants_media_but_no_data(client, hooks):
+    body = await create(client)
+    resp = await client.post("/api/join", json={"invite": invite_code(body), "name": " Sam  ", "consent": True})
+    assert resp.status == 200
+    joined = await resp.json()
+    claims = decode(joined["token"])
+    assert claims["sub"] == joined["identity"] != body["facilitator"]["identity"]
+    assert claims["name"] == "Sam"
+    video = claims["video"]
+    assert video["room"] == body["room"]
+    assert video["canPublish"] is True and video["canSubscribe"] is True
+    assert video["canPublishData"] is False
+    assert sorted(video["canPublishSources"]) == ["camera", "microphone"]
+    assert claims["exp"] - time.time() <= 900 + 5
+    assert joined["livekit_url"].startswith("ws://127.0.0.1")
+    assert ("joined", body["session_id"]) in hooks.calls
+
+
+async def test_invite_is_single_use(client):
+    body = await create(client)
+    payload = {"invite": invite_code(body), "name": "Sam", "consent": True}
+    assert (await client.post("/api/join", json=payload)).status == 200
+    again = await client.post("/api/join", json=payload)
+    assert again.status == 409
+    assert "already been used" in (await again.json())["error"]
+
+
+async def test_expired_invite(client, clock):
+    body = await create(client)
+    clock.t += 601
+    resp = await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})
+    assert resp.status == 410
+    assert "expired" in (await resp.json())["error"]
+
+
+async def test_forged_invite(client):
+    await create(client)
+    resp = await client.post("/api/join", json={"invite": "A" * 32, "name": "Sam", "consent": True})
+    assert resp.status == 404
+    assert "unknown invite" in (await resp.json())["error"]
+
+
+@pytest.mark.parametrize("consent", [False, "true", 1, None])
+async def test_consent_must_be_true(client, consent):
+    body = await create(client)
+    resp = await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": consent})
+    assert resp.status == 400
+    assert "consent" in (await resp.json())["error"]
+    # the invite was not spent by the refused attempt
+    ok = await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})
+    assert ok.status == 200
+
+
+@pytest.mark.parametrize("raw,ctype", [(b"{not json", "application/json"), (b'{"invite": 5}', "application/json"),
+                                       (b'{"invite":"abcdefgh","name":"","consent":true}', "application/json"),
+                                       (b'{"invite":"abcdefgh","name":"x","consent":true,"admin":1}', "application/json"),
+                                       (b"invite=x", "application/x-www-form-urlencoded")])
+async def test_malformed_bodies(client, raw, ctype):
+    resp = await client.post("/api/join", data=raw, headers={"Content-Type": ctype})
+    assert resp.status in (400, 415)
+    assert (await resp.json())["error"]
+
+
+async def test_oversized_body(client):
+    resp = await client.post("/api/join", data=b'{"invite":"' + b"a" * 10_000 + b'"}',
+                             headers={"Content-Type": "application/json"})
+    assert resp.status == 413
+    assert "too large" in (await resp.json())["error"]
+
+
+async def test_non_loopback_cannot_act_as_facilitator(client, monkeypatch):
+    body = await create(client)
+    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    for method, path in [("POST", "/api/sessions"), ("GET", f"/api/sessions/{body['session_id']}"),
+                         ("POST", f"/api/sessions/{body['session_id']}/end"), ("GET", "/api/qr?text=x")]:
+        resp = await client.request(method, path)
+        assert resp.status == 403, path
+        assert "facilitator" in (await resp.json())["error"]
+    # a partner on the LAN gets a wss:// URL on the LAN address
+    resp = await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})
+    assert (await resp.json())["livekit_url"] == "wss://192.168.1.20:8443"
+
+
+async def test_passcode_lets_a_remote_facilitator_in(aiohttp_client, tmp_path, monkeypatch):
+    settings = Settings(state_dir=tmp_path, facilitator_passcode="correct horse battery staple")
+    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20"))
+    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    assert (await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "wrong"})).status == 403
+    ok = await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "correct horse battery staple"})
+    assert ok.status == 201
+    assert (await ok.json())["livekit_url"] == "wss://192.168.1.20:8443"
+
+
+async def test_pause_resume_end(client, hooks):
+    body = await create(client)
+    sid = body["session_id"]
+    assert (await client.post(f"/api/sessions/{sid}/pause")).status == 200
+    assert (await client.post(f"/api/sessions/{sid}/resume")).status == 200
+    ended = await client.post(f"/api/sessions/{sid}/end")
+    assert (await ended.json())["ended"] is True
+    assert [c[0] for c in hooks.calls] == ["created", "paused", "paused", "ended"]
+    resp = await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})
+    assert resp.status == 410
+
+
+async def test_reload_gets_fresh_tokens(client):
+    body = await create(client)
+    again = await client.get(f"/api/sessions/{body['session_id']}")
+    assert again.status == 200
+    info = await again.json()
+    assert "invite_url" not in info  # the invite code is shown once, never stored in clear
+    assert decode(info["facilitator"]["token"])["sub"] == body["facilitator"]["identity"]
+    joined = await (await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})).json()
+    rejoined = await client.post("/api/rejoin", json={"rejoin": joined["rejoin"]})
+    assert rejoined.status == 200
+    assert decode((await rejoined.json())["token"])["sub"] == joined["identity"]
+    assert (await client.post("/api/rejoin", json={"rejoin": "x" * 20})).status == 404
+
+
+async def test_unknown_session_and_endpoint(client):
+    assert (await client.get("/api/sessions/nope")).status == 404
+    resp = await client.get("/api/nothing-here")
+    assert resp.status == 404 and (await resp.json())["error"]
+
+
+async def test_rtc_proxy_reports_livekit_down(client):
+    resp = await client.get("/rtc/v1/validate?access_token=x")
+    assert resp.status == 502
+    assert "LiveKit" in (await resp.json())["error"]
+
+
+async def test_pages_carry_a_strict_csp(client):
+    resp = await client.get("/api/health")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "http" not in csp.replace("'self'", "")  # no outside origin anywhere
