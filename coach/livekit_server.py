@@ -48,6 +48,7 @@ def render_config(settings: Settings, node_ip: str) -> Path:
     text = text.replace("NODE_IP", node_ip).replace("KEY_FILE", str(settings.state_dir / KEY_FILE))
     text = text.replace("port: 7880", f"port: {settings.livekit_port}", 1)
     text = text.replace("udp_port: 7882", f"udp_port: {settings.livekit_udp_port}")
+    text = text.replace("UDP_PORT", str(settings.livekit_udp_port))
     text = text.replace("tcp_port: 7881", f"tcp_port: {settings.livekit_tcp_port}")
     out = settings.state_dir / "livekit.runtime.yaml"
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -103,6 +104,13 @@ def check_ports_free(settings: Settings) -> None:
             s.close()
 
 
+def server_environment() -> dict[str, str]:
+    """Our environment minus what livekit-server would read as configuration over the rendered file
+    (NODE_IP, UDP_PORT, LIVEKIT_CONFIG, LIVEKIT_KEYS, LIVEKIT_RTC_..., REDIS_...)."""
+    overrides = ("NODE_IP", "UDP_PORT", "REDIS_HOST", "REDIS_PASSWORD")
+    return {k: v for k, v in os.environ.items() if k not in overrides and not k.startswith("LIVEKIT_")}
+
+
 class LiveKitProcess:
     """livekit-server as a child in its own process group, so Ctrl-C or a crash of ours takes it down too."""
 
@@ -113,6 +121,7 @@ class LiveKitProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=server_environment(),
         )
 
     def wait_ready(self, port: int, timeout: float = 15.0) -> None:
