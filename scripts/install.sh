@@ -7,16 +7,21 @@ cd "$repo"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
-# System packages: espeak-ng voices the benchmark's built-in corpus and the tests' speech.
-if ! command -v espeak-ng >/dev/null 2>&1; then
+# System packages: espeak-ng voices the benchmark's built-in corpus and the tests' speech; Chromium runs the page
+# tests (headless); npm fetches livekit-client, which our server hands to browsers (no CDN at run time).
+need=()
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else sudo="missing"; fi
   if [ "$sudo" = missing ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: espeak-ng is missing: install it with your package manager (e.g. apt-get install espeak-ng)" >&2
+    echo "error: missing ${need[*]}: install them with your package manager (e.g. apt-get install ${need[*]})" >&2
     exit 1
   fi
-  say "installing espeak-ng"
+  say "installing ${need[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq espeak-ng >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 py="${PYTHON:-}"
@@ -42,6 +47,19 @@ fi
 say "installing the coach and its dependencies into .venv"
 CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" .venv/bin/python -m pip install --progress-bar off -e '.[test]'
 
+say "installing livekit-client for the pages"
+npm ci --prefix web --no-audit --no-fund --loglevel=error
+
 say "installing models"
 scripts/setup_models.sh
+
+# livekit-server (for coach serve) comes from GitHub, which not every network reaches: without it everything
+# but live sessions works, and the script says how to install it by hand.
+say "installing livekit-server"
+scripts/setup_livekit.sh || status=$?
+case "${status:-0}" in
+  0) ;;
+  2) say "livekit-server not installed (no network to GitHub): coach serve needs it; see the message above" ;;
+  *) exit "$status" ;;
+esac
 say "ready: .venv/bin/coach --help"

@@ -7,6 +7,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -52,7 +53,8 @@ CONFIG = web.AppKey("config", ServerConfig)
 STORE = web.AppKey("store", SessionStore)
 HOOKS = web.AppKey("hooks", object)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-REJOIN = web.AppKey("rejoin", dict)  # rejoin secret -> session id
+REJOIN = web.AppKey("rejoin", dict)  # rejoin secret -> (session id, expiry)
+REJOIN_TTL_S = 6 * 3600.0  # a partner who reloads the page within a session's length gets back in
 
 
 class JoinRequest(BaseModel):
@@ -102,9 +104,17 @@ def _require_facilitator(request: web.Request) -> None:
     )
 
 
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
 def _livekit_url_for(request: web.Request) -> str:
+    """Where the caller reaches our /rtc proxy: the address it used, when that is on this machine (a page's
+    connect-src 'self' allows nothing else), else the LAN address over TLS."""
     cfg = request.app[CONFIG]
     if _is_loopback(request):
+        host = request.host or ""
+        if host.rsplit(":", 1)[0] in _LOOPBACK_HOSTS or host.startswith("127."):
+            return f"{'wss' if request.secure else 'ws'}://{host}"
         return f"ws://127.0.0.1:{cfg.settings.http_port}"
     return f"wss://{cfg.lan_ip}:{cfg.settings.https_port}"
 
@@ -113,10 +123,7 @@ async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text=json.dumps({"error": "send JSON (Content-Type: application/json)"}),
                                            content_type="application/json")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise
+    raw = await request.read()  # over the size limit: 413, answered by the middleware
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
@@ -177,6 +184,8 @@ async def control_session(request: web.Request) -> web.Response:
     session = _session_or_404(request)
     action = request.match_info["action"]
     hooks = request.app[HOOKS]
+    if session.ended:
+        return _error(410, "this session has ended: start a new one")
     try:
         if action in ("pause", "resume"):
             await hooks.set_paused(session, action == "pause")
@@ -209,7 +218,11 @@ async def join(request: web.Request) -> web.Response:
     except InviteError as e:
         return _error(e.status, str(e))
     rejoin = secrets.token_urlsafe(24)
-    request.app[REJOIN][rejoin] = session.id
+    rejoins = request.app[REJOIN]
+    now = time.time()
+    for code in [c for c, (_, expires) in rejoins.items() if expires < now]:
+        del rejoins[code]
+    rejoins[rejoin] = (session.id, now + REJOIN_TTL_S)
     try:
         await request.app[HOOKS].partner_joined(session)
     except Exception:
@@ -220,8 +233,8 @@ async def join(request: web.Request) -> web.Response:
 async def rejoin(request: web.Request) -> web.Response:
     """A partner who reloads the page gets a fresh token for the same identity (the invite is spent)."""
     body = await _json_body(request, RejoinRequest)
-    sid = request.app[REJOIN].get(body.rejoin)
-    session = request.app[STORE].get(sid) if sid else None
+    sid, expires = request.app[REJOIN].get(body.rejoin, (None, 0.0))
+    session = request.app[STORE].get(sid) if sid and expires >= time.time() else None
     if session is None:
         return _error(404, "unknown rejoin code: open the invite link again or ask the facilitator for a new one")
     if session.ended:
@@ -296,7 +309,9 @@ async def json_errors(request: web.Request, handler):
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
+        # Pages and API answers are never stored; scripts and styles may be kept but are checked every time.
+        static = request.path.startswith(("/static/", "/vendor/"))
+        response.headers.setdefault("Cache-Control", "no-cache" if static else "no-store")
     return response
 
 

@@ -77,7 +77,7 @@ async def create(client):
 async def test_create_session_returns_contract_and_facilitator_token(client, hooks):
     body = await create(client)
     assert set(body) >= {"session_id", "room", "livekit_url", "facilitator", "invite_url"}
-    assert body["livekit_url"] == "ws://127.0.0.1:8080"  # caller on loopback
+    assert body["livekit_url"] == f"ws://127.0.0.1:{client.port}"  # caller on loopback: the address it used
     assert body["invite_url"].startswith("https://192.168.1.20:8443/join#")
     claims = decode(body["facilitator"]["token"])
     assert claims["sub"] == body["facilitator"]["identity"]
@@ -230,3 +230,25 @@ async def test_pages_carry_a_strict_csp(client):
     csp = resp.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp
     assert "http" not in csp.replace("'self'", "")  # no outside origin anywhere
+
+
+async def test_livekit_url_follows_the_loopback_address_used(client):
+    resp = await client.post("/api/sessions", headers={"Host": "localhost:9999"})
+    assert (await resp.json())["livekit_url"] == "ws://localhost:9999"
+    resp = await client.post("/api/sessions", headers={"Host": "evil.example:80"})
+    assert (await resp.json())["livekit_url"] == "ws://127.0.0.1:8080"  # not a loopback name: our own address
+
+
+async def test_controls_on_an_ended_session_are_gone(client):
+    body = await create(client)
+    sid = body["session_id"]
+    assert (await client.post(f"/api/sessions/{sid}/end")).status == 200
+    for action in ("pause", "resume", "end"):
+        resp = await client.post(f"/api/sessions/{sid}/{action}")
+        assert resp.status == 410 and "ended" in (await resp.json())["error"]
+
+
+async def test_static_files_are_revalidated_not_stored(client):
+    resp = await client.get("/static/style.css")
+    assert resp.status == 200 and resp.headers["Cache-Control"] == "no-cache"
+    assert (await client.get("/api/health")).headers["Cache-Control"] == "no-store"

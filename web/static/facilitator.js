@@ -1,0 +1,428 @@
+// Facilitator view: partner's video, own camera, the coach's hints (newest on top) and the partner's transcript.
+// Hints and transcript lines arrive as LiveKit text streams from the coach participant, to this participant only.
+import {
+  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, livekit, mediaProblem, showMessage, signalingUrl,
+  wireCopy,
+} from './common.js';
+
+const MAX_HINTS = 50;
+const MAX_LINES = 300;
+const STATE_LABELS = {
+  starting: 'Coach starting…',
+  waiting: 'Coach waiting for your partner',
+  listening: 'Coach listening',
+  thinking: 'Coach thinking…',
+  paused: 'Coach paused',
+  offline: 'Coach offline',
+};
+
+const ui = {
+  state: $('#coach-state'),
+  pause: $('#pause'),
+  end: $('#end'),
+  connection: $('#connection-message'),
+  media: $('#media-message'),
+  control: $('#control-message'),
+  partnerVideo: $('#partner-video'),
+  placeholder: $('#partner-placeholder'),
+  placeholderText: $('#placeholder-text'),
+  inviteBox: $('#invite-box'),
+  retry: $('#retry'),
+  selfView: $('#self-view'),
+  audioSink: $('#audio-sink'),
+  startAudio: $('#start-audio'),
+  transcript: $('#transcript'),
+  transcriptScroll: $('#transcript-scroll'),
+  hints: $('#hints'),
+  safetyBanner: $('#safety-banner'),
+  safetyText: $('#safety-text'),
+};
+
+let session = null; // the API's view of this session
+let room = null;
+let paused = false;
+let ending = false;
+
+// ---- coach state --------------------------------------------------------------------------------------------
+
+function setCoachState(state) {
+  const s = typeof state === 'string' && state ? state : 'offline';
+  const known = Object.hasOwn(STATE_LABELS, s);
+  ui.state.className = `coach-state state-${known ? s : 'other'}`;
+  ui.state.textContent = known ? STATE_LABELS[s] : `Coach: ${s}`;
+  if (s === 'paused') paused = true;
+  else if (s === 'listening' || s === 'thinking' || s === 'waiting') paused = false;
+  ui.pause.textContent = paused ? 'Resume coach' : 'Pause coach';
+}
+
+// ---- hints --------------------------------------------------------------------------------------------------
+
+const hintCards = new Map(); // hint id -> {node, data, final}
+let safetyHintId = null; // the hint the safety banner is about
+
+function text(value) {
+  return typeof value === 'string' && value.trim() ? value.trim() : null;
+}
+
+/**
+ * Renders a coach.hint payload. Partial payloads with the same id update one card in place until the final one;
+ * {withdrawn: true} takes down a hint that failed. Safety styling waits for the final hint: the model's draft
+ * priority alone never decides it.
+ */
+function renderHint(payload) {
+  if (!payload || typeof payload !== 'object' || payload.id === undefined || payload.id === null) return;
+  const id = String(payload.id);
+  let entry = hintCards.get(id);
+  if (entry?.final) return; // a late partial never overwrites a finished hint
+  if (payload.withdrawn === true) {
+    entry?.node.remove();
+    hintCards.set(id, { node: null, final: true }); // remembered, so that a late partial stays ignored
+    if (safetyHintId === id) hideSafety();
+    return;
+  }
+  const partial = payload.partial === true;
+  let data = payload;
+  if (partial && entry) { // keep what earlier partials carried; newer non-empty fields win
+    data = { ...entry.data };
+    for (const [key, value] of Object.entries(payload)) if (value !== null && value !== undefined) data[key] = value;
+  }
+  const isNew = !entry;
+  if (isNew) {
+    entry = { node: el('li', 'hint') };
+    hintCards.set(id, entry);
+    ui.hints.prepend(entry.node);
+    trimHints();
+  }
+  entry.data = data;
+  entry.final = !partial;
+  const safety = !partial && data.priority === 'safety';
+  fillHint(entry.node, id, data, { partial, safety });
+  if (safety) showSafety(id, data);
+  else if (safetyHintId === id) hideSafety();
+  if (isNew) ui.hints.parentElement.scrollTop = 0;
+}
+
+function fillHint(node, id, data, { partial, safety }) {
+  node.className = `hint${safety ? ' safety' : ''}${partial ? ' is-partial' : ''}`;
+  node.dataset.hintId = id;
+  node.setAttribute('aria-busy', String(partial));
+
+  const meta = el('div', 'hint-meta');
+  meta.append(el('span', 'hint-badge', safety ? 'Safety: stay with your partner' : 'Hint'));
+  const seconds = Number(data.latencies?.speech_to_hint_s);
+  if (partial) meta.append(el('span', 'hint-latency', 'writing…'));
+  else if (Number.isFinite(seconds)) {
+    const latency = el('span', 'hint-latency', `${seconds.toFixed(1)} s`);
+    latency.title = 'Time from the end of your partner\'s speech to this hint';
+    meta.append(latency);
+  }
+  const parts = [meta];
+
+  const summary = text(data.summary);
+  if (summary) parts.push(el('p', 'hint-summary', summary));
+  const suggestion = text(data.suggestion);
+  if (suggestion) {
+    const p = el('p', 'hint-suggestion');
+    p.append(el('span', 'hint-label', 'Suggestion'), document.createTextNode(suggestion));
+    parts.push(p);
+  }
+  const followUps = Array.isArray(data.follow_ups) ? data.follow_ups.map(text).filter(Boolean) : [];
+  if (followUps.length) {
+    parts.push(el('span', 'hint-label', 'You could ask'));
+    const list = el('ul', 'hint-followups');
+    for (const question of followUps) list.append(el('li', null, question));
+    parts.push(list);
+  }
+  const reminder = text(data.reminder);
+  if (reminder) parts.push(el('p', 'hint-reminder', reminder));
+  node.replaceChildren(...parts);
+}
+
+function trimHints() {
+  const cards = ui.hints.querySelectorAll('.hint');
+  for (const node of [...cards].slice(MAX_HINTS)) {
+    hintCards.delete(node.dataset.hintId);
+    node.remove();
+  }
+}
+
+function showSafety(id, data) {
+  const summary = text(data.summary) ?? 'Your partner may be in danger.';
+  ui.safetyText.textContent = `Safety: ${summary} See the hint below.`;
+  ui.safetyBanner.hidden = false;
+  safetyHintId = id;
+}
+
+function hideSafety() {
+  ui.safetyBanner.hidden = true;
+  safetyHintId = null;
+}
+
+$('#safety-dismiss').addEventListener('click', hideSafety);
+
+// ---- transcript ---------------------------------------------------------------------------------------------
+
+const transcriptLines = new Map(); // turn id -> <p>
+
+/** Renders a coach.transcript payload {turn_id, text, t_start, t_end}; a repeated turn_id replaces its line. */
+function renderTranscript(payload) {
+  const words = text(payload?.text);
+  if (!words) return;
+  const key = payload.turn_id === undefined || payload.turn_id === null ? null : String(payload.turn_id);
+  const scroller = ui.transcriptScroll;
+  const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+  let line = key === null ? null : transcriptLines.get(key);
+  if (!line) {
+    line = el('p', 'transcript-line');
+    if (key !== null) transcriptLines.set(key, line);
+    ui.transcript.append(line);
+    const lines = ui.transcript.querySelectorAll('.transcript-line');
+    for (const old of [...lines].slice(0, Math.max(0, lines.length - MAX_LINES))) {
+      transcriptLines.delete(old.dataset.turnId);
+      old.remove();
+    }
+  }
+  if (key !== null) line.dataset.turnId = key;
+  line.replaceChildren(el('time', null, clock(payload.t_start)), document.createTextNode(words));
+  if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+}
+
+// The text-stream handlers registered with LiveKit, by topic: only the coach participant's messages are rendered.
+const streamHandlers = {
+  'coach.hint': fromCoach(renderHint),
+  'coach.transcript': fromCoach(renderTranscript),
+};
+
+// Test hooks: the LiveKit handlers call exactly these functions.
+window.nbpFacilitator = { renderHint, renderTranscript, setCoachState, streamHandlers };
+
+// ---- page state ---------------------------------------------------------------------------------------------
+
+function sessionIdFromPage() {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('sid');
+  return fromHash || sessionStorage.getItem('nbp.facilitatorSid');
+}
+
+function showPlaceholder(message, { invite = false, retry = false } = {}) {
+  ui.placeholderText.textContent = message;
+  ui.inviteBox.hidden = !invite;
+  ui.retry.hidden = !retry;
+  ui.placeholder.hidden = false;
+}
+
+function showWaiting() {
+  const inviteUrl = session && !session.partner_identity && sessionStorage.getItem(`nbp.invite.${session.session_id}`);
+  if (inviteUrl) {
+    $('#invite-url').value = inviteUrl;
+    $('#invite-qr').src = `/api/qr?text=${encodeURIComponent(inviteUrl)}`;
+    showPlaceholder('Waiting for your partner to join. Send them this link if you have not yet:', { invite: true });
+  } else {
+    showPlaceholder('Waiting for your partner’s video…');
+  }
+}
+
+function showEnded() {
+  ending = true;
+  $('#workspace').hidden = true;
+  $('#notices').hidden = true;
+  ui.pause.hidden = true;
+  ui.end.hidden = true;
+  $('#ended').hidden = false;
+  setCoachState('offline');
+  if (session) {
+    sessionStorage.removeItem(`nbp.invite.${session.session_id}`);
+    sessionStorage.removeItem('nbp.facilitatorSid');
+  }
+}
+
+// ---- LiveKit ------------------------------------------------------------------------------------------------
+
+function isCoach(participant) {
+  return participant?.identity === session.coach_identity;
+}
+
+function fromCoach(render) {
+  return async (reader, participantInfo) => {
+    if (!session || participantInfo?.identity !== session.coach_identity) return; // only the coach sends these
+    let payload;
+    try {
+      payload = JSON.parse(await reader.readAll());
+    } catch {
+      return;
+    }
+    render(payload);
+  };
+}
+
+async function connect() {
+  const LK = livekit();
+  if (!LK) {
+    showMessage(ui.connection, LIVEKIT_MISSING);
+    showPlaceholder('No video.');
+    return;
+  }
+  const { RoomEvent, Track, DisconnectReason } = LK;
+  const current = new LK.Room({ adaptiveStream: true, dynacast: true });
+  let joined = false;
+  room = current;
+  current
+    .on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
+      if (isCoach(participant)) return;
+      if (track.kind === Track.Kind.Video) {
+        track.attach(ui.partnerVideo);
+        ui.partnerVideo.hidden = false;
+        ui.placeholder.hidden = true;
+      } else if (track.kind === Track.Kind.Audio) {
+        ui.audioSink.append(track.attach());
+      }
+    })
+    .on(RoomEvent.TrackUnsubscribed, (track) => {
+      track.detach();
+      if (track.kind === Track.Kind.Video) {
+        ui.partnerVideo.hidden = true;
+        showPlaceholder('Your partner’s camera is off.');
+      }
+    })
+    .on(RoomEvent.ParticipantConnected, (participant) => {
+      if (isCoach(participant)) setCoachState(participant.attributes?.coach_state ?? 'starting');
+      else showPlaceholder('Your partner has joined. Waiting for their camera…');
+    })
+    .on(RoomEvent.ParticipantDisconnected, (participant) => {
+      if (isCoach(participant)) setCoachState('offline');
+      else {
+        ui.partnerVideo.hidden = true;
+        showPlaceholder('Your partner has left the call. If they reload their page, they come back.');
+      }
+    })
+    .on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
+      if (isCoach(participant) && 'coach_state' in changed) setCoachState(changed.coach_state);
+    })
+    .on(RoomEvent.LocalTrackPublished, (publication) => {
+      if (publication.source === Track.Source.Camera && publication.track) {
+        publication.track.attach(ui.selfView);
+        ui.selfView.hidden = false;
+      }
+    })
+    .on(RoomEvent.AudioPlaybackStatusChanged, () => { ui.startAudio.hidden = current.canPlaybackAudio; })
+    .on(RoomEvent.Reconnecting, () => showMessage(ui.connection, 'The connection was interrupted. Reconnecting…', 'warn'))
+    .on(RoomEvent.Reconnected, () => showMessage(ui.connection, ''))
+    .on(RoomEvent.Disconnected, (reason) => {
+      if (ending || !joined || room !== current) return;
+      if (reason === DisconnectReason.ROOM_DELETED) {
+        showEnded();
+        return;
+      }
+      ui.partnerVideo.hidden = true;
+      ui.selfView.hidden = true;
+      showMessage(ui.connection, 'You are disconnected from the video call.');
+      showPlaceholder('Disconnected.', { retry: true });
+    });
+  for (const [topic, handler] of Object.entries(streamHandlers)) current.registerTextStreamHandler(topic, handler);
+
+  try {
+    await current.connect(signalingUrl(session.livekit_url), session.facilitator.token, CONNECT_OPTIONS);
+    joined = true;
+    if (room !== current || ending) { // ended or retried while connecting
+      await current.disconnect();
+      return;
+    }
+  } catch (err) {
+    if (room !== current || ending) return;
+    room = null;
+    showMessage(ui.connection, connectionProblem(err,
+      'Check that the coach (coach serve) is still running on this computer, then press Try again.'));
+    showPlaceholder('Not connected.', { retry: true });
+    return;
+  }
+  showMessage(ui.connection, '');
+  for (const participant of current.remoteParticipants.values()) {
+    if (isCoach(participant)) setCoachState(participant.attributes?.coach_state ?? 'starting');
+  }
+  try {
+    await current.localParticipant.enableCameraAndMicrophone();
+    showMessage(ui.media, '');
+  } catch (err) {
+    showMessage(ui.media, mediaProblem(err), 'warn');
+  }
+}
+
+async function load() {
+  showMessage(ui.connection, '');
+  const sid = sessionIdFromPage();
+  if (!sid) {
+    showMessage(ui.connection, 'No session is open in this tab. Start one from the start page.', 'info');
+    ui.connection.append(' ', Object.assign(el('a', null, 'Go to the start page'), { href: '/' }));
+    showPlaceholder('No session.');
+    return;
+  }
+  if (!location.hash) history.replaceState(null, '', `#sid=${encodeURIComponent(sid)}`);
+  try {
+    session = await api(`/api/sessions/${encodeURIComponent(sid)}`);
+  } catch (err) {
+    const reason = err.status === 404
+      ? 'This session no longer exists (the coach may have been restarted). Start a new one from the start page.'
+      : err.message;
+    showMessage(ui.connection, reason);
+    showPlaceholder('No session.', { retry: err.status !== 404 && err.status !== 403 });
+    return;
+  }
+  if (session.ended) {
+    showEnded();
+    return;
+  }
+  sessionStorage.setItem('nbp.facilitatorSid', sid);
+  setCoachState(session.coach_state);
+  ui.pause.disabled = false;
+  ui.end.disabled = false;
+  showWaiting();
+  await connect();
+}
+
+// ---- controls -----------------------------------------------------------------------------------------------
+
+ui.pause.addEventListener('click', async () => {
+  const action = paused ? 'resume' : 'pause';
+  ui.pause.disabled = true;
+  try {
+    const result = await api(`/api/sessions/${encodeURIComponent(session.session_id)}/${action}`, { method: 'POST' });
+    paused = action === 'pause';
+    setCoachState(result.coach_state);
+    showMessage(ui.control, '');
+  } catch (err) {
+    showMessage(ui.control, `Could not ${action} the coach. ${err.message}`);
+  } finally {
+    ui.pause.disabled = false;
+  }
+});
+
+ui.end.addEventListener('click', async () => {
+  if (!window.confirm('End the session for everyone? Your partner will be disconnected and the coach will stop.')) return;
+  ui.end.disabled = true;
+  try {
+    await api(`/api/sessions/${encodeURIComponent(session.session_id)}/end`, { method: 'POST' });
+  } catch (err) {
+    showMessage(ui.control, `Could not end the session. ${err.message}`);
+    ui.end.disabled = false;
+    return;
+  }
+  showEnded();
+  await room?.disconnect();
+});
+
+ui.retry.addEventListener('click', async () => {
+  ui.retry.hidden = true;
+  const old = room;
+  room = null;
+  await old?.disconnect();
+  showPlaceholder('Connecting…');
+  await load(); // fetches a fresh token: the old one may have expired
+});
+
+ui.startAudio.addEventListener('click', async () => {
+  await room?.startAudio();
+  ui.startAudio.hidden = room?.canPlaybackAudio ?? true;
+});
+
+wireCopy($('#copy'), $('#invite-url'), $('#copy-status'));
+window.addEventListener('hashchange', () => window.location.reload());
+load();
