@@ -110,65 +110,96 @@ def peak_rss_mb() -> float:
 @dataclass
 class ClipResult:
     id: str
+    mode: str
     duration_s: float
     reference: str
     hypothesis: str
     plain_hypothesis: str | None
     hints: int
     hints_failed: int
+    hints_truncated: int
     safety_hints: int
     rtf: float
     ms: dict[str, float] = field(default_factory=dict)  # latencies of the first hint, milliseconds
 
 
+MODES = ("turn", "streaming")
 METRICS = {
     "endpoint_ms": "end of speech -> end of turn detected",
-    "stt_ms": "speech-to-text model time",
     "transcript_ms": "end of speech -> final transcript",
-    "llm_first_token_ms": "hint started -> first LLM text",
-    "llm_total_ms": "hint started -> hint complete",
     "first_text_ms": "end of speech -> first hint text shown",
+    "summary_ms": "end of speech -> whole summary shown",
     "complete_ms": "end of speech -> complete hint (speech-to-hint latency)",
+    "stt_ms": "speech-to-text model time of the final pass",
+    "llm_first_token_ms": "hint started -> first LLM token",
+    "llm_total_ms": "hint started -> hint complete",
+}
+_LATENCY_KEYS = {
+    "endpoint_ms": "endpoint_s", "transcript_ms": "transcript_s", "first_text_ms": "first_text_s",
+    "summary_ms": "summary_s", "complete_ms": "speech_to_hint_s", "stt_ms": "stt_s",
+    "llm_first_token_ms": "llm_first_token_s", "llm_total_ms": "llm_total_s",
 }
 
 
-def run_clip(models: Models, settings: Settings, clip: Clip, plain: bool) -> ClipResult:
-    audio = load_wav(clip.path).samples
-    padded = np.concatenate(
-        [np.zeros(int(LEAD_SILENCE_S * SAMPLE_RATE), np.float32), audio, np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)]
-    )
+def padded(audio: np.ndarray) -> np.ndarray:
+    lead, tail = np.zeros(int(LEAD_SILENCE_S * SAMPLE_RATE), np.float32), np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)
+    return np.concatenate([lead, audio, tail])
+
+
+def fresh_cache(models: Models) -> None:
+    """Leave the LLM's KV cache holding the system prompt only, as at the start of a live session: otherwise
+    a clip replayed in a second mode would find its own words already cached."""
+    from coach.hints import Conversation, draft_grammar
+
+    models.chat.chat(Conversation().messages("(silence)"), grammar=draft_grammar(), max_tokens=1)
+
+
+def run_clip(models: Models, settings: Settings, clip: Clip, mode: str, audio: np.ndarray) -> ClipResult:
+    fresh_cache(models)
     t0 = time.perf_counter()
-    events = list(replay_fast(models, settings, padded))
+    events = list(replay_fast(models, settings.model_copy(update={"mode": mode}), padded(audio)))
     wall = time.perf_counter() - t0
-    texts = [e.text for e in events if isinstance(e, Transcript)]
     ready = [e for e in events if isinstance(e, HintReady)]
-    ms: dict[str, float] = {}
-    if ready:
-        lat = ready[0].latencies
-        ms = {
-            "endpoint_ms": lat["endpoint_s"] * 1000,
-            "stt_ms": lat["stt_s"] * 1000,
-            "transcript_ms": lat["transcript_s"] * 1000,
-            "llm_first_token_ms": lat["llm_first_token_s"] * 1000,
-            "llm_total_ms": lat["llm_total_s"] * 1000,
-            "first_text_ms": lat["first_text_s"] * 1000,
-            "complete_ms": lat["speech_to_hint_s"] * 1000,
-        }
-    plain_text = None
-    if plain:
-        plain_text = " ".join(s.text.strip() for s in models.transcriber.transcribe(audio)).strip()
+    failed = [e for e in events if isinstance(e, HintFailed)]
+    ms = {k: ready[0].latencies[v] * 1000 for k, v in _LATENCY_KEYS.items()} if ready else {}
     return ClipResult(
         id=clip.id,
+        mode=mode,
         duration_s=len(audio) / SAMPLE_RATE,
         reference=clip.reference,
-        hypothesis=" ".join(texts),
-        plain_hypothesis=plain_text,
+        hypothesis=" ".join(e.text for e in events if isinstance(e, Transcript)),
+        plain_hypothesis=None,
         hints=len(ready),
-        hints_failed=sum(isinstance(e, HintFailed) for e in events),
+        hints_failed=len(failed),
+        hints_truncated=sum("cut off" in e.reason for e in failed),
         safety_hints=sum(e.hint.priority == "safety" for e in ready),
-        rtf=wall / (len(padded) / SAMPLE_RATE),
+        rtf=wall / ((len(audio) / SAMPLE_RATE) + LEAD_SILENCE_S + TAIL_SILENCE_S),
         ms={k: round(v, 1) for k, v in ms.items()},
     )
+
+
+def summarize(results: list[ClipResult]) -> dict:
+    summary = {m: percentiles(r.ms.get(m) for r in results) for m in METRICS}
+    rtf = percentiles(r.rtf for r in results)
+    summary["rtf"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in rtf.items()}
+    refs = [r.reference for r in results]
+    summary["wer"] = wer(refs, [r.hypothesis for r in results])
+    summary["hints"] = sum(r.hints for r in results)
+    summary["hints_failed"] = sum(r.hints_failed for r in results)
+    summary["hints_truncated"] = sum(r.hints_truncated for r in results)
+    summary["safety_hints"] = sum(r.safety_hints for r in results)
+    return summary
+
+
+def ratios(modes: dict, baseline: str = "turn", candidate: str = "streaming") -> dict:
+    """candidate median / baseline median per metric (below 1: the candidate is faster)."""
+    if baseline not in modes or candidate not in modes:
+        return {}
+    out = {}
+    for m in METRICS:
+        a, b = modes[candidate][m]["p50"], modes[baseline][m]["p50"]
+        out[m] = round(a / b, 3) if a is not None and b else None
+    return out
 
 
 def run_bench(
@@ -176,66 +207,98 @@ def run_bench(
     corpus: Path | None = None,
     limit: int | None = None,
     plain: bool = True,
+    modes: tuple[str, ...] = MODES,
+    lag_minutes: float = 0.0,
+    scaling: bool = False,
     progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict:
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         clips = read_corpus(corpus) if corpus else voice_builtin(Path(tmp))
         clips = clips[:limit] if limit else clips
-        progress(f"loading models ...")
+        progress("loading models ...")
         models = Models.load(settings)
-        progress(f"models ready in {models.load_s:.1f} s: {models.names['stt']}, {models.names['llm']}; {len(clips)} clips")
-        results = []
+        progress(f"models ready in {models.load_s:.1f} s: {models.names['stt']}, {models.names['llm']}; "
+                 f"{len(clips)} clips x {len(modes)} modes ({', '.join(modes)}), interleaved")
+        results: list[ClipResult] = []
+        plain_texts: list[str] = []
+        audios: list[np.ndarray] = []
         for i, clip in enumerate(clips, 1):
-            r = run_clip(models, settings, clip, plain)
-            results.append(r)
-            shown = f"{r.ms['complete_ms'] / 1000:.2f} s to hint" if r.ms else "no hint"
-            progress(f"[{i}/{len(clips)}] {clip.id}: {r.duration_s:.1f} s audio, {shown}, RTF {r.rtf:.2f}")
-    refs = [r.reference for r in results]
-    summary = {m: percentiles(r.ms.get(m) for r in results) for m in METRICS}
-    summary["rtf"] = percentiles(r.rtf for r in results)
-    summary["rtf"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in summary["rtf"].items()}
-    return {
+            audio = load_wav(clip.path).samples
+            audios.append(audio)
+            order = modes if i % 2 else tuple(reversed(modes))  # alternate who goes first: no warm-cache bias
+            line = []
+            for mode in order:
+                r = run_clip(models, settings, clip, mode, audio)
+                results.append(r)
+                line.append(f"{mode} {r.ms['first_text_ms'] / 1000:.2f}/{r.ms['complete_ms'] / 1000:.2f} s" if r.ms else f"{mode} no hint")
+            if plain:
+                plain_texts.append(" ".join(s.text.strip() for s in models.transcriber.transcribe(audio)).strip())
+            progress(f"[{i}/{len(clips)}] {clip.id}: {len(audio) / SAMPLE_RATE:.1f} s audio; first text/complete: {', '.join(line)}")
+        extra: dict = {}
+        if scaling:
+            from coach.bench_load import conversation_costs, turn_length_costs
+
+            progress("scaling: turns of 1, 5, 15 and 30 s, and conversations of 0, 10 and 40 earlier turns ...")
+            extra["scaling"] = {"turn_length": turn_length_costs(models, settings, audios),
+                                "conversation": conversation_costs(models)}
+        if lag_minutes > 0:
+            from coach.bench_load import lag_run
+
+            progress(f"lag: {lag_minutes:g} minutes of continuous speech in real time ...")
+            extra["lag"] = lag_run(models, settings, audios, lag_minutes, progress)
+    by_mode = {m: summarize([r for r in results if r.mode == m]) for m in modes}
+    report = {
         "corpus": str(corpus) if corpus else "builtin",
         "models": models.names,
         "clips": [r.__dict__ for r in results],
-        "modes": {"turn": summary},
+        "modes": by_mode,
+        "ratios": ratios(by_mode),
         "wer": {
-            "pipeline": wer(refs, [r.hypothesis for r in results]),
-            "plain_whisper": wer(refs, [r.plain_hypothesis or "" for r in results]) if plain else None,
+            **{m: by_mode[m]["wer"] for m in modes},
+            "plain_whisper": wer([c.reference for c in clips], plain_texts) if plain else None,
         },
-        "hints": sum(r.hints for r in results),
-        "hints_failed": sum(r.hints_failed for r in results),
-        "safety_hints": sum(r.safety_hints for r in results),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "metrics": METRICS,
+        **extra,
     }
+    if "turn" in by_mode and "streaming" in by_mode:
+        for key, metric in (("speedup_first_text", "first_text_ms"), ("speedup_complete", "complete_ms")):
+            a, b = by_mode["turn"][metric]["p50"], by_mode["streaming"][metric]["p50"]
+            report[key] = round(a / b, 2) if a and b else None
+    return report
 
 
 def format_report(report: dict) -> str:
     lines = [f"corpus: {report['corpus']}   models: {report['models']['stt']}, {report['models']['llm']}", ""]
-    lines.append(f"{'clip':28} {'dur s':>6} {'end ms':>7} {'stt ms':>7} {'ttft ms':>8} {'llm ms':>7} {'hint ms':>8}")
-    for c in report["clips"]:
-        ms = c["ms"]
-        cells = [ms.get(k) for k in ("endpoint_ms", "stt_ms", "llm_first_token_ms", "llm_total_ms", "complete_ms")]
-        shown = " ".join(f"{v:>7.0f}" if v is not None else f"{'-':>7}" for v in cells)
-        lines.append(f"{c['id'][:28]:28} {c['duration_s']:>6.1f} {shown}")
-    lines += ["", f"{'metric':22} {'median':>8} {'p95':>8} {'n':>4}   meaning"]
-    for mode, summary in report["modes"].items():
-        for m, meaning in METRICS.items():
-            s = summary[m]
-            if s["n"]:
-                lines.append(f"{m:22} {s['p50']:>8.0f} {s['p95']:>8.0f} {s['n']:>4}   {meaning}")
-        s = summary["rtf"]
-        if s["n"]:
-            lines.append(f"{'real-time factor':22} {s['p50']:>8.3f} {s['p95']:>8.3f} {s['n']:>4}   processing time / audio time")
-    w = report["wer"]
-    if w["pipeline"] is not None:
-        plain = f", plain faster-whisper on whole clips {100 * w['plain_whisper']:.1f}%" if w["plain_whisper"] is not None else ""
-        lines.append(f"word error rate: pipeline {100 * w['pipeline']:.1f}%{plain}")
-    lines.append(
-        f"hints: {report['hints']} ({report['safety_hints']} safety), failed: {report['hints_failed']}; "
-        f"peak memory {report['peak_rss_mb']:.0f} MB"
-    )
+    modes = list(report["modes"])
+    head = f"{'metric (ms)':20}" + "".join(f" {m + ' p50':>15} {m + ' p95':>15}" for m in modes)
+    if report.get("ratios"):
+        head += f" {'streaming/turn':>15}"
+    lines.append(head)
+    for m, meaning in METRICS.items():
+        row = f"{m:20}"
+        for mode in modes:
+            s = report["modes"][mode][m]
+            row += f" {s['p50'] if s['p50'] is not None else '-':>15} {s['p95'] if s['p95'] is not None else '-':>15}"
+        if report.get("ratios"):
+            r = report["ratios"].get(m)
+            row += f" {r if r is not None else '-':>15}"
+        lines.append(row + f"   {meaning}")
+    lines.append("")
+    for mode in modes:
+        s = report["modes"][mode]
+        w = f"{100 * s['wer']:.1f}%" if s["wer"] is not None else "-"
+        lines.append(f"{mode:10} hints {s['hints']} ({s['safety_hints']} safety), failed {s['hints_failed']} "
+                     f"(truncated {s['hints_truncated']}), WER {w}, real-time factor {s['rtf']['p50']}")
+    if report["wer"].get("plain_whisper") is not None:
+        lines.append(f"plain faster-whisper on whole clips: WER {100 * report['wer']['plain_whisper']:.1f}%")
+    if report.get("speedup_first_text"):
+        lines.append(f"speed-up, turn / streaming medians: first text x{report['speedup_first_text']}, "
+                     f"complete hint x{report['speedup_complete']}")
+    lines.append(f"peak memory {report['peak_rss_mb']:.0f} MB")
+    for extra in ("lag", "scaling"):
+        if extra in report:
+            lines.append(f"{extra}: {json.dumps(report[extra])}")
     return "\n".join(lines)
 
 

@@ -140,20 +140,40 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @main.command()
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), help="Folder with manifest.tsv (columns file, reference).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the full results here.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Draw the results as a PNG chart here.")
+@click.option("--modes", default="turn,streaming", show_default=True,
+              help="Pipeline modes to compare, interleaved on the same clips (also streaming-no-<part>).")
 @click.option("--limit", type=int, help="Only the first N clips.")
 @click.option("--no-plain", is_flag=True, help="Skip the plain faster-whisper word-error-rate baseline.")
+@click.option("--lag-minutes", type=float, default=0.0, help="Also replay this many minutes of continuous speech in real time and report the lag.")
+@click.option("--scaling", is_flag=True, help="Also measure how cost grows with turn length and conversation size.")
 @click.pass_obj
-def bench(settings: Settings, corpus: Path | None, json_out: Path | None, limit: int | None, no_plain: bool) -> None:
-    """Replay a corpus and report speech-to-hint latency (median, p95) and word error rate."""
+def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
+          limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool) -> None:
+    """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench, write_json
 
     if corpus is not None and not corpus.is_dir():
         raise click.ClickException(f"--corpus {corpus}: no such folder")
-    report = run_bench(settings, corpus, limit=limit, plain=not no_plain)
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    from coach.pipeline import PipelineConfig
+
+    for m in chosen:
+        try:
+            PipelineConfig().for_mode(m)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from e
+    report = run_bench(settings, corpus, limit=limit, plain=not no_plain, modes=chosen,
+                       lag_minutes=lag_minutes, scaling=scaling)
     click.echo(format_report(report))
     if json_out:
         write_json(report, json_out)
         click.echo(f"results written to {json_out}", err=True)
+    if chart:
+        from coach.bench_chart import write_chart
+
+        write_chart(report, chart)
+        click.echo(f"chart drawn to {chart}", err=True)
 
 
 @main.command()

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     compression_ratio_threshold: float = Field(2.4, description="Drop segments more repetitive than this (Whisper loops).")
     prompt_context_chars: int = Field(200, description="Recent transcript passed to Whisper as its prompt.")
 
+    # Streaming (mode "streaming"; "turn" is the plain baseline: wait for the turn to end, then do everything)
+    mode: str = Field("streaming", pattern=r"^(streaming|turn|streaming-no-[a-z-]+)$",
+                      description="How the pipeline runs: streaming (default) or turn (the plain baseline).")
+    spec_silence_s: float = Field(0.15, description="Silence after which the end of the turn is prepared speculatively.")
+
     # Hints
     llm_threads: int = Field(2, ge=1, description="CPU threads for the LLM.")
     llm_context: int = Field(4096, ge=1024, description="LLM context window in tokens.")

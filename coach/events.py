@@ -59,6 +59,16 @@ class HintFirstText:
 
 
 @dataclass(frozen=True)
+class HintPartial:
+    """What the facilitator can be shown of a hint still being written: the summary word by word, then each
+    later field once complete."""
+
+    hint_id: int
+    fields: dict
+    t: float
+
+
+@dataclass(frozen=True)
 class HintReady:
     hint_id: int
     hint: "Hint"
@@ -88,5 +98,6 @@ class LagWarning:
 
 
 Event = Union[
-    SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintReady, HintFailed, LagWarning
+    SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintPartial, HintReady, HintFailed,
+    LagWarning,
 ]

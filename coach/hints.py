@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -12,10 +13,13 @@ from coach import safety
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
 
-SUMMARY_MAX = 120
-SUGGESTION_MAX = 120
-FOLLOW_UP_MAX = 80
+# Read at a glance during a conversation, and each character is time: about 20 tokens per field at most.
+SUMMARY_MAX = 100
+SUGGESTION_MAX = 90
+FOLLOW_UP_MAX = 64
 SUGGESTION_OPENINGS = ("Invite them to", "Ask", "Reflect", "Slow down and", "Gently", "Stay with", "Notice")
+SUMMARY_TAIL = SUMMARY_MAX - 15  # characters the grammar allows after the summary's opening
+SUGGESTION_TAIL = SUGGESTION_MAX - 20
 QUESTION_OPENINGS = ("What", "How", "Where", "Would you", "Could you", "Can you", "When")
 
 
@@ -56,8 +60,8 @@ def draft_schema() -> dict:
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "pattern": "^It sounds like %s{8,%d}$" % (text, SUMMARY_MAX - 15)},
-            "suggestion": {"type": "string", "pattern": "^(%s) %s{8,%d}$" % ("|".join(SUGGESTION_OPENINGS), text, SUGGESTION_MAX - 20)},
+            "summary": {"type": "string", "pattern": "^It sounds like %s{8,%d}$" % (text, SUMMARY_TAIL)},
+            "suggestion": {"type": "string", "pattern": "^(%s) %s{8,%d}$" % ("|".join(SUGGESTION_OPENINGS), text, SUGGESTION_TAIL)},
             "follow_ups": {
                 "type": "array",
                 "items": {"type": "string", "pattern": "^(%s) [^\"\\\\\\n?]{6,%d}[?]$" % ("|".join(QUESTION_OPENINGS), FOLLOW_UP_MAX - 12)},
@@ -69,6 +73,45 @@ def draft_schema() -> dict:
         "required": ["summary", "suggestion", "follow_ups", "priority"],
         "additionalProperties": False,
     }
+
+
+# No trailing space: the model's next token is " word", as in the example; a prompt ending in a space would push it
+# toward rare space-less tokens that the grammar then rejects one by one (slow, and worse text).
+REPLY_PREFIX = '{"summary": "It sounds like'
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def draft_grammar(reply_prefix: str = "") -> str:
+    """GBNF for a hint draft with the bounds and openings of draft_schema(), for the text that follows
+    `reply_prefix` (a head of REPLY_PREFIX that the prompt supplies, so the model does not spend tokens on it).
+    Whitespace between JSON tokens is optional, as in llama.cpp's own JSON grammars: forcing one spelling makes the
+    model's natural next token illegal, and every rejected token costs a pass of the grammar over the vocabulary."""
+    if not REPLY_PREFIX.startswith(reply_prefix):
+        raise ValueError("reply_prefix must be a head of REPLY_PREFIX")
+    alts = lambda words: " | ".join(_literal(w) for w in words)  # noqa: E731
+    key = lambda name: f'"," space {_literal(chr(34) + name + chr(34))} space ":" space'  # noqa: E731
+    head = 'object-open space "\\"summary\\"" space ":" space "\\"It sounds like"'
+    if reply_prefix:
+        head = ""  # the whole fixed head is in the prompt (REPLY_PREFIX is only ever given whole)
+    if reply_prefix and reply_prefix != REPLY_PREFIX:
+        raise ValueError("give REPLY_PREFIX whole, or nothing")
+    return "\n".join(
+        [
+            f'root ::= {head} summary "\\"" space {key("suggestion")} "\\"" suggestion "\\"" space '
+            f'{key("follow_ups")} "[" space question "," space question "]" space '
+            f'{key("priority")} ("\\"normal\\"" | "\\"safety\\"") space "}}"',
+            'object-open ::= "{"',
+            'space ::= " "?',
+            f'summary ::= " " ch{{8,{SUMMARY_TAIL}}}',
+            f'suggestion ::= ({alts(SUGGESTION_OPENINGS)}) " " ch{{8,{SUGGESTION_TAIL}}}',
+            f'question ::= "\\"" ({alts(QUESTION_OPENINGS)}) " " qch{{6,{FOLLOW_UP_MAX - 12}}} "?\\"" space',
+            'ch ::= [^"\\\\\\n]',
+            'qch ::= [^"\\\\\\n?]',
+        ]
+    )
 
 
 # Enough for the longest output the grammar allows, in tokens, with room for JSON punctuation.
@@ -103,7 +146,7 @@ Keep every field short."""
 EXAMPLE_USER = 'Partner said: "Whenever my boss criticizes me, a part of me just wants to quit, and another part says I deserve it."'
 EXAMPLE_ASSISTANT = json.dumps(
     {
-        "summary": "It sounds like when your boss criticizes you, one part wants to quit and another says you deserve it.",
+        "summary": "It sounds like one part of you wants to quit and another says you deserve the criticism.",
         "suggestion": "Slow down and invite them to notice both parts without taking sides.",
         "follow_ups": ["How do you feel toward the part that wants to quit?", "What does the critical part fear would happen?"],
         "priority": "normal",
@@ -132,14 +175,22 @@ class Conversation:
         msgs.append({"role": "user", "content": user_message(partner_text)})
         return msgs
 
-    def fit(self, count_tokens: Callable[[str], int], budget: int) -> None:
-        """Forget the oldest half of the turns while the prompt exceeds `budget` tokens. Halving (rather than
-        dropping one at a time) keeps the prompt prefix stable for longer, so llama.cpp's KV cache stays useful."""
-        while self.turns:
-            total = sum(count_tokens(m["content"]) + 8 for m in self.messages(""))
-            if total <= budget:
-                return
-            self.turns = self.turns[len(self.turns) // 2 + 1 :] if len(self.turns) > 1 else []
+    def fit(self, count_tokens: Callable[[str], int], budget: int, partner_text: str = "") -> str:
+        """Make the prompt for `partner_text` fit in `budget` tokens; returns the partner text to use.
+
+        Forgets the oldest half of the earlier turns at a time: halving (rather than dropping one at a time) keeps
+        the prompt prefix stable for longer, so llama.cpp's KV cache stays useful. If the new text alone is still
+        too long (a monologue), only its most recent words are kept: those are what the hint should answer."""
+
+        def total(text: str) -> int:
+            return sum(count_tokens(m["content"]) + 8 for m in self.messages(text))
+
+        while self.turns and total(partner_text) > budget:
+            self.turns = self.turns[len(self.turns) // 2 :] if len(self.turns) > 1 else []
+        words = partner_text.split()
+        while len(words) > 8 and total(" ".join(words)) > budget:
+            words = words[len(words) // 4 :]
+        return " ".join(words) if len(words) != len(partner_text.split()) else partner_text
 
 
 def tidy(text: str) -> str:
@@ -167,28 +218,87 @@ def parse_draft(text: str) -> HintDraft:
         raise ModelOutputError(f"the model's hint did not validate ({e.error_count()} errors)") from e
 
 
+def _hit_cap(text: str, openings: tuple[str, ...], tail_max: int) -> bool:
+    """Whether the grammar's length cap (not the model) ended this field."""
+    for opening in openings:
+        if text.startswith(opening + " "):
+            return len(text) - len(opening) - 1 >= tail_max
+    return len(text) >= tail_max
+
+
+def _finish(text: str, openings: tuple[str, ...], tail_max: int) -> str:
+    return tidy(text) if _hit_cap(text, openings, tail_max) else " ".join(text.split())
+
+
 def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = 3) -> Hint:
     """Apply the safety rule and the reminder policy to what the model wrote."""
     is_safety = safety.is_safety(partner_text, draft.priority == "safety")
     return Hint(
-        summary=tidy(draft.summary),
-        suggestion=safety.SAFETY_SUGGESTION if is_safety else tidy(draft.suggestion),
+        summary=_finish(draft.summary, ("It sounds like",), SUMMARY_TAIL),
+        suggestion=safety.SAFETY_SUGGESTION if is_safety else _finish(draft.suggestion, SUGGESTION_OPENINGS, SUGGESTION_TAIL),
         follow_ups=list(safety.SAFETY_FOLLOW_UPS) if is_safety else draft.follow_ups,
         reminder=REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None,
         priority="safety" if is_safety else "normal",
     )
 
 
+_FIELD = re.compile(r'"(summary|suggestion)"\s*:\s*"([^"]*)(")?')
+_QUESTION = re.compile(r'"([^"]*)"')
+
+
+class DraftStream:
+    """Reads the hint draft as the model writes it and says what the facilitator can be shown so far: the
+    summary word by word, then each later field once it is complete. The grammar guarantees the layout (no escapes
+    inside strings), so a small scanner is enough."""
+
+    def __init__(self, prefix: str = ""):
+        self.text = prefix
+        self._shown: dict | None = None
+
+    def feed(self, piece: str) -> dict | None:
+        """Add generated text; returns the visible fields when they changed, else None."""
+        self.text += piece
+        visible = self.visible()
+        if visible == self._shown or not visible.get("summary"):
+            return None
+        self._shown = visible
+        return visible
+
+    def visible(self) -> dict:
+        fields: dict = {}
+        for m in _FIELD.finditer(self.text):
+            name, value, closed = m.group(1), m.group(2), m.group(3)
+            if closed:
+                fields[name] = value
+            elif name == "summary":  # still being written: whole words only, and only past the fixed opening
+                words = value.rsplit(" ", 1)[0] if " " in value else ""
+                if len(words) > len("It sounds like"):
+                    fields["summary"] = words + " …"
+        found = re.search(r'"follow_ups"\s*:\s*\[', self.text)
+        tail = self.text[found.end() :] if found else ""
+        questions = [q for q in _QUESTION.findall(tail.split("]", 1)[0]) if q] if found else []
+        if questions:
+            fields["follow_ups"] = questions
+        return fields
+
+
+class HintCancelled(Exception):
+    """The pipeline stopped the hint (the partner went on speaking): not a failure."""
+
+
 class HintWriter:
     """Turns partner speech into hints with one chat model. Owned by the LLM worker thread."""
 
-    def __init__(self, model: ChatModel, *, context_tokens: int = 4096, reminder_hints: int = 3):
+    def __init__(self, model: ChatModel, *, context_tokens: int = 4096, reminder_hints: int = 3, prefill_opening: bool = True):
         self.model = model
+        # The JSON's fixed opening, up to the summary's first words, goes into the prompt: the first generated token
+        # is already content (the baseline generates it all).
+        self.reply_prefix = REPLY_PREFIX if prefill_opening else ""
+        self._grammar = draft_grammar(self.reply_prefix)
         self.conversation = Conversation()
         self.hints_written = 0
-        self._budget = context_tokens - MAX_HINT_TOKENS - 64
+        self._budget = context_tokens - MAX_HINT_TOKENS - 16
         self._reminder_hints = reminder_hints
-        self._schema = draft_schema()
 
     def write(
         self,
@@ -196,19 +306,16 @@ class HintWriter:
         on_text: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> HintResult:
-        self.conversation.fit(self.model.count_tokens, self._budget)
-        gen = self.model.chat(
-            self.conversation.messages(partner_text),
-            schema=self._schema,
-            max_tokens=MAX_HINT_TOKENS,
-            on_text=on_text,
-            should_stop=should_stop,
-        )
+        heard = self.conversation.fit(self.model.count_tokens, self._budget, partner_text)
+        gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
+                              reply_prefix=self.reply_prefix, on_text=on_text, should_stop=should_stop)
         if gen.finish_reason == "length":
             raise ModelOutputError("the model's hint was cut off by the token limit")
-        draft = parse_draft(gen.text)
+        if gen.finish_reason == "cancelled":
+            raise HintCancelled("the hint was cancelled")
+        draft = parse_draft(self.reply_prefix + gen.text)
         hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints)
-        self.conversation.turns.append(partner_text)
+        self.conversation.turns.append(heard)
         self.hints_written += 1
         return HintResult(hint, gen)
 
@@ -219,6 +326,7 @@ class PendingTurns:
 
     min_words: int = 5
     turns: list[tuple[int, str, float]] = field(default_factory=list)  # (turn id, text, end of speech)
+    taken: list[tuple[int, str, float]] = field(default_factory=list)  # the last batch taken
 
     def add(self, turn_id: int, text: str, t_end: float) -> None:
         if text.strip():
@@ -235,6 +343,14 @@ class PendingTurns:
     def take(self) -> tuple[tuple[int, ...], str, float]:
         """All pending turns as one batch: (turn ids, text, end of the last speech)."""
         ids, text, t_end = tuple(i for i, _, _ in self.turns), self.text, self.turns[-1][2]
+        self.taken = list(self.turns)
         self.turns.clear()
         return ids, text, t_end
+
+    def give_back(self, taken: list[tuple[int, str, float]], except_turn: int) -> None:
+        """A hint was called off: its turns wait again (all but `except_turn`, whose words were not final)."""
+        self.turns[:0] = [item for item in taken if item[0] != except_turn]
+
+    def remove(self, turn_id: int) -> None:
+        self.turns = [item for item in self.turns if item[0] != turn_id]
 

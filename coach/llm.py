@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -30,11 +29,15 @@ class ChatModel(Protocol):
         self,
         messages: Sequence[Message],
         *,
-        schema: dict,
+        grammar: str,
         max_tokens: int,
+        reply_prefix: str = "",
         on_text: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
-    ) -> Generation: ...
+    ) -> Generation:
+        """The assistant's reply to `messages`, constrained by the GBNF `grammar`. The reply starts with
+        `reply_prefix`, which is put into the prompt instead of being generated (the grammar covers only what
+        follows it); the returned text and `on_text` pieces exclude it."""
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -54,33 +57,52 @@ class LlamaChatModel:
             verbose=False,
         )
         self._grammars: dict[str, object] = {}
+        self._formatter = None
         self._lock = threading.Lock()  # two calls at once into one llama.cpp context crash it: queue them
         self.n_ctx = n_ctx
 
-    def _grammar(self, schema: dict):
+    def _grammar(self, gbnf: str):
         from llama_cpp import LlamaGrammar
 
-        key = json.dumps(schema, sort_keys=True)
-        if key not in self._grammars:
-            self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-        return self._grammars[key]
+        if gbnf not in self._grammars:
+            self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[gbnf]
+
+    def prompt(self, messages: Sequence[Message]) -> str:
+        """The model's own chat template, ending where the assistant's reply begins."""
+        if self._formatter is None:
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            template = self._llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ValueError("the model file has no chat template")
+            vocab = self._llama._model
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=vocab.token_get_text(self._llama.token_eos()),
+                bos_token=vocab.token_get_text(self._llama.token_bos()),
+            )
+        return self._formatter(messages=list(messages)).prompt
 
     def count_tokens(self, text: str) -> int:  # tokenizing is thread-safe: it does not touch the context
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def chat(self, messages, *, schema, max_tokens, on_text=None, should_stop=None) -> Generation:
+    def chat(self, messages, *, grammar, max_tokens, reply_prefix="", on_text=None, should_stop=None) -> Generation:
         with self._lock:
-            return self._chat(messages, schema, max_tokens, on_text, should_stop)
+            return self._chat(messages, grammar, max_tokens, reply_prefix, on_text, should_stop)
 
-    def _chat(self, messages, schema, max_tokens, on_text, should_stop) -> Generation:
+    def _chat(self, messages, grammar, max_tokens, reply_prefix, on_text, should_stop) -> Generation:
         t0 = time.perf_counter()
         first: float | None = None
         parts: list[str] = []
         finish = "stop"
         usage_prompt = 0
-        stream = self._llama.create_chat_completion(
-            messages=list(messages),
-            grammar=self._grammar(schema),
+        # A plain completion over the rendered template (what create_chat_completion does inside), so that the
+        # reply can start with a fixed prefix the model does not spend tokens on. llama.cpp keeps the KV cache of
+        # the longest common token prefix with the previous call: the system prompt is evaluated once.
+        stream = self._llama.create_completion(
+            self.prompt(messages) + reply_prefix,
+            grammar=self._grammar(grammar),
             max_tokens=max_tokens,
             temperature=0.2,
             top_p=0.9,
@@ -89,7 +111,7 @@ class LlamaChatModel:
         )
         for chunk in stream:
             choice = chunk["choices"][0]
-            piece = choice.get("delta", {}).get("content") or ""
+            piece = choice.get("text") or ""
             if piece:
                 if first is None:
                     first = time.perf_counter() - t0

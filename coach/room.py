@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coach.config import Settings
-from coach.events import Event, HintFailed, HintFirstText, HintReady, HintStarted, Transcript
+from coach.events import Event, HintFailed, HintPartial, HintReady, HintStarted, Transcript
 from coach.live import LiveSession
 from coach.runtime import Models
 
@@ -22,6 +22,11 @@ log = logging.getLogger("coach.room")
 
 TOPIC_HINT = "coach.hint"
 TOPIC_TRANSCRIPT = "coach.transcript"
+
+
+def partial_payload(ev: HintPartial) -> dict:
+    """The part of a hint written so far: the summary word by word, then each finished field."""
+    return {"id": ev.hint_id, **ev.fields, "partial": True}
 
 
 def hint_payload(ev: HintReady) -> dict:
@@ -180,13 +185,15 @@ class CoachParticipant:
                                                 "t_end": round(ev.t_end, 2)})
         elif isinstance(ev, HintStarted):
             await self._set_state("thinking")
+        elif isinstance(ev, HintPartial):
+            await self._send(TOPIC_HINT, partial_payload(ev))
         elif isinstance(ev, HintReady):
             await self._send(TOPIC_HINT, hint_payload(ev))
             await self._set_state(self._idle_state())
         elif isinstance(ev, HintFailed):
+            # Part of it may be on screen already: the page takes it down.
+            await self._send(TOPIC_HINT, {"id": ev.hint_id, "partial": False, "withdrawn": True})
             await self._set_state(self._idle_state())
-        elif isinstance(ev, HintFirstText):
-            pass
 
     def _idle_state(self) -> str:
         if self.paused:

@@ -70,8 +70,13 @@ def build_pipeline(
         stt_worker = ThreadWorker("stt", realtime_clock, notify)
         llm_worker = ThreadWorker("llm", realtime_clock, notify)
     else:
-        stt_worker, llm_worker = SimWorker("stt"), SimWorker("llm")
-    writer = HintWriter(models.chat, context_tokens=settings.llm_context, reminder_hints=settings.reminder_hints)
+        stt_worker, llm_worker = SimWorker("stt"), SimWorker("llm", stoppable=True)
+    writer = HintWriter(
+        models.chat,
+        context_tokens=settings.llm_context,
+        reminder_hints=settings.reminder_hints,
+        prefill_opening=settings.mode != "turn",  # the baseline generates the whole JSON itself
+    )
     return Pipeline(
         SileroVad(models.vad_path),
         models.transcriber,

@@ -107,6 +107,11 @@ class Endpointer:
     def turn_start(self) -> float:
         return self._start
 
+    @property
+    def silence_start(self) -> float:
+        """Where the current pause began (meaningful in the ENDING state)."""
+        return self._silence_start
+
     def update(self, t: float, prob: float, window_s: float = WINDOW_S) -> list[SpeechStarted | SpeechEnded]:
         c = self.config
         t_end = t + window_s

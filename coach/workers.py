@@ -32,7 +32,8 @@ class Update:
 class Worker(Protocol):
     def submit(self, fn: JobFn, t: float) -> int: ...
 
-    def cancel(self, job: int) -> None: ...
+    def cancel(self, job: int, t: float | None = None) -> None:
+        """Stop `job` (at audio time `t`, when known): its later updates never come."""
 
     def peek(self) -> float | None:
         """Audio time of the earliest update available, or None."""
@@ -46,11 +47,13 @@ _seq = itertools.count()
 
 
 class SimWorker:
-    def __init__(self, name: str):
+    def __init__(self, name: str, stoppable: bool = False):
         self.name = name
+        self.stoppable = stoppable  # the model stops between steps when cancelled (llama.cpp: yes; Whisper: no)
         self._free_at = 0.0
         self._ids = itertools.count(1)
         self._pending: list[Update] = []
+        self._spans: dict[int, tuple[float, float]] = {}  # job -> (start, end) on the audio clock
 
     def submit(self, fn: JobFn, t: float) -> int:
         job = next(self._ids)
@@ -65,13 +68,18 @@ class SimWorker:
         except Exception as e:  # delivered as an update: one failed job must not stop the stream
             result, kind = e, "error"
         self._free_at = start + time.perf_counter() - t0
+        self._spans = {job: (start, self._free_at)}  # only the latest job can still be cut short
         heapq.heappush(self._pending, Update(self._free_at, next(_seq), job, kind, result))
         return job
 
-    def cancel(self, job: int) -> None:
-        """Jobs have already run; drop the updates of this one that are still in the future."""
+    def cancel(self, job: int, t: float | None = None) -> None:
+        """Jobs have already run; drop the updates of this one that are still in the future. A stoppable model
+        stops a cancelled job at its next step, so the worker is free again from `t` on, not from the job's end."""
         self._pending = [u for u in self._pending if u.job != job]
         heapq.heapify(self._pending)
+        span = self._spans.pop(job, None)
+        if self.stoppable and span and t is not None and span[1] == self._free_at and t < span[1]:
+            self._free_at = max(span[0], t)
 
     def peek(self) -> float | None:
         return self._pending[0].t if self._pending else None
@@ -112,7 +120,7 @@ class ThreadWorker:
         self._pool.submit(run)
         return job
 
-    def cancel(self, job: int) -> None:
+    def cancel(self, job: int, t: float | None = None) -> None:
         self._cancelled.add(job)  # the job sees it through its `cancelled()` callback
 
     def peek(self) -> float | None:

@@ -87,7 +87,6 @@ def seg(text: str, no_speech_prob: float = 0.01, avg_logprob: float = -0.2, comp
 class TranscribeCall:
     samples: int
     prompt: str | None
-    prefix: str | None = None
     tight: bool = False
 
 
@@ -106,9 +105,8 @@ class FakeTranscriber:
     def audio_lengths(self) -> list[int]:
         return [c.samples for c in self.calls]
 
-    def transcribe(self, audio: np.ndarray, prompt: str | None = None, *, prefix: str | None = None,
-                   tight: bool = False) -> list[SegmentInfo]:
-        self.calls.append(TranscribeCall(len(audio), prompt, prefix, tight))
+    def transcribe(self, audio: np.ndarray, prompt: str | None = None, *, tight: bool = False) -> list[SegmentInfo]:
+        self.calls.append(TranscribeCall(len(audio), prompt, tight))
         if not self.script:
             raise AssertionError("FakeTranscriber: called more often than scripted")
         item = self.script.pop(0)
@@ -189,16 +187,17 @@ class FakeChat:
         if isinstance(item, BaseException):
             raise item
         reply = item if isinstance(item, Reply) else Reply(item)
-        if reply_prefix and reply.text.startswith(reply_prefix):  # the prefix is the prompt's, not generated
-            reply = Reply(reply.text[len(reply_prefix) :], reply.finish_reason, reply.delay_s)
+        text = reply.text
+        if reply_prefix and text.startswith(reply_prefix):  # the prefix is the prompt's, not generated
+            text = text[len(reply_prefix) :]
         t0 = time.perf_counter()
         if reply.delay_s:
             time.sleep(reply.delay_s)
         pieces: list[str] = []
         first: float | None = None
         finish = reply.finish_reason
-        for i in range(0, len(reply.text), self.piece_chars):
-            piece = reply.text[i : i + self.piece_chars]
+        for i in range(0, len(text), self.piece_chars):
+            piece = text[i : i + self.piece_chars]
             if first is None:
                 first = time.perf_counter() - t0
             pieces.append(piece)

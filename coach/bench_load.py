@@ -1,0 +1,126 @@
+"""Bench under load: does the pipeline keep up with a long monologue in real time, and how does its cost grow
+with the length of a turn and with the conversation so far?"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+import numpy as np
+
+from coach.audio import SAMPLE_RATE
+from coach.config import Settings
+from coach.events import HintReady, LagWarning, SpeechEnded, Transcript
+from coach.replay import replay_fast, replay_realtime
+from coach.runtime import Models
+
+PAUSE_S = 0.4  # between sentences of the monologue: shorter than a turn-ending silence
+
+
+def monologue(clips: list[np.ndarray], seconds: float) -> np.ndarray:
+    """The clips back to back with short pauses, repeated until `seconds` of continuous talk."""
+    pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), np.float32)
+    parts, total, i = [], 0, 0
+    while total < seconds * SAMPLE_RATE:
+        for piece in (clips[i % len(clips)], pause):
+            parts.append(piece)
+            total += len(piece)
+        i += 1
+    return np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
+
+
+def lag_run(models: Models, settings: Settings, clips: list[np.ndarray], minutes: float,
+            progress: Callable[[str], None]) -> dict:
+    """Replays `minutes` of continuous speech at the speed it was spoken. Lag = how long after the end of each
+    turn its transcript (and hint) is ready; compared over the first and the last tenth of the run."""
+    audio = monologue(clips, minutes * 60)
+    transcripts: list[tuple[float, float]] = []
+    hints: list[tuple[float, float]] = []
+    warnings: list[float] = []
+    turns = 0
+    next_report = 60.0
+    t0 = time.monotonic()
+    for ev in replay_realtime(models, settings, audio):
+        if isinstance(ev, SpeechEnded):
+            turns += 1
+        elif isinstance(ev, Transcript):
+            transcripts.append((ev.t_end, ev.t_ready - ev.t_end))
+        elif isinstance(ev, HintReady):
+            hints.append((ev.t_speech_end, ev.speech_to_hint_s))
+        elif isinstance(ev, LagWarning):
+            warnings.append(ev.lag_s)
+        elapsed = time.monotonic() - t0
+        if elapsed >= next_report:
+            next_report += 60.0
+            recent = [d for _, d in transcripts[-10:]]
+            progress(f"  lag run: {elapsed / 60:.0f}/{minutes:.0f} min, {turns} turns, {len(hints)} hints, "
+                     f"recent transcript delay {_median(recent)} s")
+    span = len(audio) / SAMPLE_RATE
+    first = lambda rows: [d for t, d in rows if t < span * 0.1]  # noqa: E731
+    last = lambda rows: [d for t, d in rows if t >= span * 0.9]  # noqa: E731
+    return {
+        "minutes": minutes,
+        "turns": turns,
+        "transcripts": len(transcripts),
+        "hints": len(hints),
+        "transcript_lag_start_s": _median(first(transcripts)),
+        "transcript_lag_end_s": _median(last(transcripts)),
+        "hint_lag_start_s": _median(first(hints)),
+        "hint_lag_end_s": _median(last(hints)),
+        "lag_warnings": len(warnings),
+        "max_behind_s": round(max(warnings), 2) if warnings else 0.0,
+    }
+
+
+def turn_length_costs(models: Models, settings: Settings, clips: list[np.ndarray],
+                      lengths: tuple[float, ...] = (1, 5, 15, 30)) -> list[dict]:
+    """One turn of each length (a 30 s turn is split at max_utterance_s, as it would be live)."""
+    from coach.bench import fresh_cache, padded
+
+    rows = []
+    for seconds in lengths:
+        fresh_cache(models)
+        audio = monologue(clips, seconds)
+        t0 = time.perf_counter()
+        events = list(replay_fast(models, settings, padded(audio)))
+        wall = time.perf_counter() - t0
+        ready = [e for e in events if isinstance(e, HintReady)]
+        lat = ready[-1].latencies if ready else {}
+        ms = lambda key: round(lat[key] * 1000) if key in lat else None  # noqa: E731
+        rows.append({
+            "turn_s": seconds,
+            "transcripts": sum(isinstance(e, Transcript) for e in events),
+            "final_stt_ms": ms("stt_s"),
+            "transcript_ms": ms("transcript_s"),
+            "first_text_ms": ms("first_text_s"),
+            "complete_ms": ms("speech_to_hint_s"),
+            "prompt_tokens": int(lat["prompt_tokens"]) if lat else None,
+            "rtf": round(wall / (len(audio) / SAMPLE_RATE), 3),
+        })
+    return rows
+
+
+def conversation_costs(models: Models, sizes: tuple[int, ...] = (0, 10, 40)) -> list[dict]:
+    """A hint written after `n` earlier turns, with the earlier ones already in the KV cache (as live)."""
+    from coach.hints import HintWriter
+
+    earlier = "A part of me worries about my family and another part of me wants to rest for a while."
+    rows = []
+    for n in sizes:
+        writer = HintWriter(models.chat, context_tokens=getattr(models.chat, "n_ctx", 4096))
+        writer.conversation.turns = [f"{earlier} ({i})" for i in range(n)]
+        writer.write("I noticed a tight feeling in my chest when I think about my sister.")  # warms the cache
+        result = writer.write("Now there is a younger part that feels alone and scared of being left.")
+        g = result.generation
+        rows.append({
+            "earlier_turns_kept": len(writer.conversation.turns) - 1,
+            "prompt_tokens": g.prompt_tokens,
+            "first_token_ms": round((g.first_token_s or 0) * 1000),
+            "total_ms": round(g.total_s * 1000),
+        })
+    return rows

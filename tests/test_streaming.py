@@ -1,0 +1,128 @@
+"""The streaming pipeline on the audio clock with fakes: speculative transcription in the first pause, held hints that
+are cancelled cleanly, and the summary shown word by word. Instant and deterministic."""
+
+import numpy as np
+import pytest
+
+from coach.audio import SAMPLE_RATE, chunks
+from coach.events import HintPartial, HintReady, HintStarted, SpeechEnded, Transcript
+from coach.hints import HintWriter
+from coach.pipeline import Pipeline, PipelineConfig
+from coach.workers import SimWorker
+from tests.fakes import FakeChat, FakeVad, seg
+
+STREAMING = PipelineConfig().for_mode("streaming")
+TEXT_A = "A part of me feels stuck and tired at work every single day."
+TEXT_B = "Another part of me just wants to keep going no matter what."
+
+
+def tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(round(seconds * SAMPLE_RATE))) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def quiet(seconds: float) -> np.ndarray:
+    return np.zeros(int(round(seconds * SAMPLE_RATE)), np.float32)
+
+
+class ToneTranscriber:
+    """Knows which sentence a tone "says" from its pitch, and how much of it from how long it sounds:
+    `words_per_s` words per second of tone."""
+
+    def __init__(self, texts: dict[int, str], words_per_s: float = 5.0):
+        self.texts, self.words_per_s = texts, words_per_s
+        self.calls: list[dict] = []
+
+    def transcribe(self, audio, prompt=None, *, tight=False):
+        voiced = audio[np.abs(audio) > 0.01]
+        self.calls.append({"seconds": len(audio) / SAMPLE_RATE, "tight": tight})
+        if len(voiced) == 0:
+            return []
+        hz = np.sum(np.diff(np.sign(voiced)) != 0) / 2 / (len(voiced) / SAMPLE_RATE)
+        text = min(self.texts.items(), key=lambda kv: abs(kv[0] - hz))[1]
+        words = text.split()
+        n = min(len(words), int(len(voiced) / SAMPLE_RATE * self.words_per_s))
+        heard = words[:n]
+        if n < len(words) and heard:
+            heard[-1] = heard[-1].rstrip(".")
+        return [seg(" " + " ".join(heard))] if heard else []
+
+
+def make(texts, config=STREAMING, chat=None):
+    stt, chat = ToneTranscriber(texts), chat or FakeChat()
+    writer = HintWriter(chat)
+    return Pipeline(FakeVad(), stt, writer, SimWorker("stt"), SimWorker("llm"), config), stt, chat
+
+
+def run(pipeline, audio):
+    events = []
+    for chunk in chunks(audio):
+        events += pipeline.push(chunk)
+    return events + pipeline.finish()
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_streaming_turn_is_transcribed_in_its_first_pause_and_ends_early():
+    pipeline, stt, chat = make({200: TEXT_A})
+    events = run(pipeline, np.concatenate([quiet(0.5), tone(3.2, 200), quiet(2.0)]))
+    (ended,) = of(events, SpeechEnded)
+    (transcript,) = of(events, Transcript)
+    (ready,) = of(events, HintReady)
+    assert transcript.text == TEXT_A
+    assert len(stt.calls) == 1 and stt.calls[0]["tight"]  # one pass, prepared in the pause, was the final one
+    assert ended.t_detected - ended.t_end == pytest.approx(0.6, abs=0.07)
+    # nothing about the hint is shown before the turn is surely over
+    shown = of(events, HintStarted) + of(events, HintPartial)
+    assert shown and min(getattr(e, "t") for e in shown) >= ended.t_detected - 1e-9
+    partials = of(events, HintPartial)
+    assert partials[0].fields["summary"].endswith("…") and len(partials[0].fields) == 1
+    lat = ready.latencies
+    assert lat["first_text_s"] <= lat["summary_s"] <= lat["speech_to_hint_s"]
+    assert ready.hint.summary == partials[-1].fields["summary"]
+
+
+def test_turn_mode_is_the_plain_baseline():
+    pipeline, stt, chat = make({200: TEXT_A}, config=PipelineConfig().for_mode("turn"))
+    events = run(pipeline, np.concatenate([quiet(0.5), tone(3.2, 200), quiet(2.0)]))
+    (ended,) = of(events, SpeechEnded)
+    (ready,) = of(events, HintReady)
+    assert len(stt.calls) == 1 and not stt.calls[0]["tight"]
+    assert ended.t_detected - ended.t_end == pytest.approx(0.6, abs=0.07)
+    assert not of(events, HintPartial)
+    assert ready.latencies["first_text_s"] == ready.latencies["speech_to_hint_s"]  # shown all at once, at the end
+    assert chat.calls[0].reply_prefix  # HintWriter was built with the prefill here; the pipeline does not care
+
+
+def test_a_short_pause_mid_turn_cancels_the_speculation_cleanly():
+    pipeline, stt, chat = make({200: TEXT_A})
+    # 0.25 s pause: long enough for the speculative pass (0.15 s), shorter than the end of a turn
+    audio = np.concatenate([quiet(0.5), tone(1.6, 200), quiet(0.25), tone(1.6, 200), quiet(2.0)])
+    events = run(pipeline, audio)
+    assert len(of(events, SpeechEnded)) == 1
+    (transcript,) = of(events, Transcript)
+    assert transcript.text == TEXT_A  # the words from before the pause are not lost or doubled
+    assert len(of(events, HintReady)) == 1 and len(of(events, HintStarted)) == 1
+
+
+def test_cancelled_speculative_hint_gives_earlier_turns_back():
+    short = "I feel stuck."  # too short for a hint of its own
+    pipeline, stt, chat = make({200: short, 320: TEXT_B})
+    audio = np.concatenate([
+        quiet(0.5), tone(0.8, 200), quiet(1.0),  # turn 1: three words, no hint yet
+        tone(1.5, 320), quiet(0.25), tone(1.5, 320), quiet(2.0),  # turn 2 with a pause that fools the speculation
+    ])
+    events = run(pipeline, audio)
+    assert [t.text for t in of(events, Transcript)] == [short, TEXT_B]
+    (ready,) = of(events, HintReady)
+    assert ready.turn_ids == (1, 2)  # the one hint covers both turns
+    assert chat.calls[-1].partner_message.count("stuck") == 1
+
+
+def test_unknown_mode_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown mode"):
+        PipelineConfig().for_mode("fastest")
+    assert not PipelineConfig().for_mode("streaming-no-speculative").speculative
+    assert PipelineConfig().for_mode("streaming-no-speculative").tight_stt
