@@ -20,7 +20,8 @@ def write_chart(report: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     modes = list(report["modes"])
-    fig, (bars, spread) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1.1, 1]})
+    fig, (bars, spread) = plt.subplots(1, 2, figsize=(13, 0.9 * len(report["modes"]) + 3.4),
+                                       gridspec_kw={"width_ratios": [1.1, 1]})
 
     for y, mode in enumerate(modes):
         s = report["modes"][mode]
@@ -37,7 +38,7 @@ def write_chart(report: dict, out: Path) -> None:
     bars.set_yticks(range(len(modes)), modes)
     bars.set_xlabel("seconds after the end of the partner's speech (medians)")
     bars.set_title("Where the time goes")
-    bars.legend(loc="lower right", fontsize=8, frameon=False)
+    bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=8, frameon=False)
     bars.invert_yaxis()
 
     data, labels = [], []

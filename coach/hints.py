@@ -146,7 +146,7 @@ Keep every field short."""
 EXAMPLE_USER = 'Partner said: "Whenever my boss criticizes me, a part of me just wants to quit, and another part says I deserve it."'
 EXAMPLE_ASSISTANT = json.dumps(
     {
-        "summary": "It sounds like one part of you wants to quit and another says you deserve the criticism.",
+        "summary": "It sounds like when your boss criticizes you, a part of you just wants to quit.",
         "suggestion": "Slow down and invite them to notice both parts without taking sides.",
         "follow_ups": ["How do you feel toward the part that wants to quit?", "What does the critical part fear would happen?"],
         "priority": "normal",

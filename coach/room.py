@@ -68,6 +68,7 @@ class CoachParticipant:
             room.on("participant_disconnected", self._on_participant_left)
             room.on("reconnecting", lambda: log.info("session %s: reconnecting to LiveKit", self.session.id))
             room.on("reconnected", self._on_reconnected)
+            room.on("disconnected", self._on_disconnected)
             await room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=False))
             log.info("session %s: coach joined the room", self.session.id)
             await self._set_state("waiting")
@@ -121,6 +122,16 @@ class CoachParticipant:
     def _on_track_published(self, publication, participant) -> None:
         if self._wanted(publication, participant):
             publication.set_subscribed(True)
+
+    def _on_disconnected(self, reason=None) -> None:
+        """The room is gone (ended, or LiveKit gave up reconnecting): the facilitator's page shows the coach offline."""
+        log.info("session %s: disconnected from LiveKit", self.session.id)
+        if self._audio_task:
+            self._audio_task.cancel()
+            self._audio_task = None
+        if self._live:
+            asyncio.create_task(self._live.end_input())
+        self.state = "offline"
 
     def _on_reconnected(self) -> None:
         log.info("session %s: reconnected to LiveKit", self.session.id)

@@ -160,7 +160,10 @@ class WhisperTranscriber:
         tok = self._tokenizer
         window_s = min(30.0, max(TIGHT_MIN_S, len(audio) / SAMPLE_RATE + TIGHT_PAD_S))
         frames = int(window_s * 100)
-        features = self._model.feature_extractor(audio)[:, :frames]
+        # Pad the audio (not the features) so the encoder sees real silence after the speech, as in training.
+        padded = np.zeros(frames * 160, dtype=np.float32)
+        padded[: min(len(audio), len(padded))] = audio[: len(padded)]
+        features = self._model.feature_extractor(padded)[:, :frames]
         window = np.zeros((features.shape[0], frames), dtype=np.float32)
         window[:, : features.shape[1]] = features
         previous = tok.encode(" " + prompt.strip()) if prompt else []

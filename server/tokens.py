@@ -33,9 +33,10 @@ def mint(
         grants = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True,
                                  can_publish_data=True, can_publish_sources=["camera", "microphone"])
     elif role == "coach":
-        # The coach never publishes media; it only listens and sends text to the facilitator.
+        # The coach never publishes media; it only listens and sends text to the facilitator. It shows its state
+        # (listening, thinking, paused) as a participant attribute, which needs can_update_own_metadata.
         grants = api.VideoGrants(room_join=True, room=room, can_publish=False, can_subscribe=True,
-                                 can_publish_data=True, hidden=False)
+                                 can_publish_data=True, can_update_own_metadata=True, hidden=False)
     else:
         raise ValueError(f"unknown role {role!r}")
     token = (

@@ -47,6 +47,23 @@ def test_sample_gives_transcript_and_valid_hint(models, settings):
         assert 0 < h.speech_to_hint_s < 30
 
 
+@pytest.mark.parametrize("mode", ["streaming", "turn"])
+def test_both_modes_hear_the_same_and_stream_only_in_streaming(models, settings, mode):
+    from coach.events import HintPartial
+
+    events = run(models, settings.model_copy(update={"mode": mode}), load_wav(SAMPLE).samples)
+    ready = [e for e in events if isinstance(e, HintReady)]
+    partials = [e for e in events if isinstance(e, HintPartial)]
+    assert ready and not any(isinstance(e, HintFailed) for e in events)
+    if mode == "turn":
+        assert not partials and ready[0].latencies["first_text_s"] == ready[0].latencies["speech_to_hint_s"]
+    else:
+        first = [p for p in partials if p.hint_id == ready[0].hint_id]
+        assert first and first[0].fields["summary"].startswith("It sounds like")
+        assert first[0].t <= ready[0].t_ready and first[-1].fields["summary"] == ready[0].hint.summary
+        assert ready[0].latencies["first_text_s"] < ready[0].latencies["speech_to_hint_s"]
+
+
 def test_realtime_replay_matches(models, settings):
     events = list(replay_realtime(models, settings, load_wav(SAMPLE).samples))
     assert any(isinstance(e, Transcript) for e in events)

@@ -91,6 +91,8 @@ async def test_create_session_returns_contract_and_facilitator_token(client, hoo
     coach = decode(created[0][2])
     assert coach["kind"] == "agent" and coach["video"]["room"] == body["room"]
     assert coach["video"].get("canPublish") is False and coach["video"]["canPublishData"] is True
+    assert coach["video"]["canUpdateOwnMetadata"] is True  # its coach_state attribute
+    assert not claims["video"].get("canUpdateOwnMetadata")  # people may not rename themselves
     assert coach["sub"] != claims["sub"]
 
 
