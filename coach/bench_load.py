@@ -15,12 +15,22 @@ from coach.events import HintReady, LagWarning, SpeechEnded, Transcript
 from coach.replay import replay_fast, replay_realtime
 from coach.runtime import Models
 
-PAUSE_S = 0.4  # between sentences of the monologue: shorter than a turn-ending silence
+PAUSE_S = 0.3  # between sentences of the monologue: shorter than a turn-ending silence
+
+
+def trimmed(clip: np.ndarray, floor: float = 0.02, margin_s: float = 0.05) -> np.ndarray:
+    """The clip without its leading and trailing silence, so that joined clips sound like one stream of talk."""
+    loud = np.flatnonzero(np.abs(clip) > floor * max(1e-6, float(np.abs(clip).max())))
+    if len(loud) == 0:
+        return clip[:0]
+    margin = int(margin_s * SAMPLE_RATE)
+    return clip[max(0, loud[0] - margin) : loud[-1] + margin]
 
 
 def monologue(clips: list[np.ndarray], seconds: float) -> np.ndarray:
-    """The clips back to back with short pauses, repeated until `seconds` of continuous talk."""
+    """The clips, trimmed, back to back with short pauses, repeated until `seconds` of continuous talk."""
     pause = np.zeros(int(PAUSE_S * SAMPLE_RATE), np.float32)
+    clips = [c for c in (trimmed(c) for c in clips) if len(c)]
     parts, total, i = [], 0, 0
     while total < seconds * SAMPLE_RATE:
         for piece in (clips[i % len(clips)], pause):

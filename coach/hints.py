@@ -114,6 +114,10 @@ def draft_grammar(reply_prefix: str = "") -> str:
     )
 
 
+# The prompt's size, earlier turns included. A hint answers the newest turn; a longer memory made each hint slower
+# as a session went on (prompt evaluation and attention grow with it) without making it better.
+PROMPT_BUDGET = 1536
+
 # Enough for the longest output the grammar allows, in tokens, with room for JSON punctuation.
 MAX_HINT_TOKENS = 384
 
@@ -297,7 +301,7 @@ class HintWriter:
         self._grammar = draft_grammar(self.reply_prefix)
         self.conversation = Conversation()
         self.hints_written = 0
-        self._budget = context_tokens - MAX_HINT_TOKENS - 16
+        self._budget = min(context_tokens - MAX_HINT_TOKENS - 16, PROMPT_BUDGET)
         self._reminder_hints = reminder_hints
 
     def write(

@@ -143,7 +143,8 @@ class Endpointer:
             else:
                 paused = t_end - self._silence_start
                 too_long = self._silence_start - self._start >= c.max_utterance_s
-                if paused >= c.end_silence_s or (too_long and paused >= c.split_pause_s):
+                at_hard_max = t_end - self._start >= c.hard_max_utterance_s  # a pause must not stretch a turn past it
+                if paused >= c.end_silence_s or (too_long and paused >= c.split_pause_s) or at_hard_max:
                     events.extend(self._end(self._silence_start, t_end, split=paused < c.end_silence_s))
                     self.state = State.QUIET
         return events

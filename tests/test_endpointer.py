@@ -203,3 +203,16 @@ def test_turn_ids_increase():
     # every turn ends before the next one starts
     kinds = [type(ev).__name__ for _, ev in c.events]
     assert kinds == ["SpeechStarted", "SpeechEnded"] * 3
+
+
+def test_a_short_pause_never_stretches_a_turn_past_the_hard_maximum():
+    config = EndpointConfig(max_utterance_s=20.0, split_pause_s=0.2, hard_max_utterance_s=30.0)
+    ep = Endpointer(config)
+    ends = []
+    t, w = 0.0, 0.032
+    # speech to 29.92 s, a 0.1 s pause (shorter than split_pause_s), then speech again
+    for start, stop, prob in ((0.0, 29.92, 0.9), (29.92, 30.02, 0.05), (30.02, 33.0, 0.9)):
+        while t < stop - 1e-9:
+            ends += [e for e in ep.update(t, prob, w) if isinstance(e, SpeechEnded)]
+            t += w
+    assert ends and all(e.t_end - e.t_start <= 30.0 + w for e in ends)
