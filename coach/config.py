@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     end_silence_s: float = Field(0.6, description="Silence that ends a turn.")
     max_utterance_s: float = Field(20.0, description="After this much speech, split the turn at the next short pause.")
     split_pause_s: float = Field(0.2, description="Pause that splits a turn longer than max_utterance_s.")
-    hard_max_utterance_s: float = Field(30.0, description="Split a turn here even without any pause.")
+    hard_max_utterance_s: float = Field(
+        28.0, description="Split a turn here even without any pause (with its margins it still fits one 30 s Whisper window)."
+    )
     pre_roll_s: float = Field(0.3, description="Audio kept before detected speech so the first word is not clipped.")
 
     # Speech to text

@@ -113,7 +113,7 @@ def guard(segments: Sequence[SegmentInfo], config: GuardConfig = GuardConfig()) 
 # room after the speech it transcribes a short turn as well as with 30 s, at a fraction of the encoder's cost.
 TIGHT_MIN_S = 10.0
 TIGHT_PAD_S = 4.0
-TIGHT_MAX_S = 26.0  # longer turns get the standard path
+TIGHT_MAX_S = 30.0  # longer audio gets the standard path (several windows)
 MAX_NEW_TOKENS = 220
 
 

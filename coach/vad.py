@@ -57,7 +57,7 @@ class EndpointConfig:
     end_silence_s: float = 0.6
     max_utterance_s: float = 20.0
     split_pause_s: float = 0.2
-    hard_max_utterance_s: float = 30.0
+    hard_max_utterance_s: float = 28.0
 
     @classmethod
     def from_settings(cls, s) -> "EndpointConfig":

@@ -102,11 +102,15 @@ def test_safety_utterance_gives_safety_hint(models, settings, tmp_path):
 def test_ten_minute_monologue_is_split_and_transcribed(models, settings, tmp_path):
     """Continuous speech: turns are split near max_utterance_s and nothing is lost or crashes.
     Hints are switched off here (they are covered above); this is about segmentation and STT."""
+    # Different sentences, as a person would say them: a verbatim loop is what Whisper's inventions look like, and
+    # the repetition guard rightly drops those.
     text = (
         "I have been thinking about the part of me that always needs to be in control and how tired it is "
-        "because it never gets to rest and it worries that everything will fall apart if it lets go "
+        "because it never gets to rest. When my sister calls, that controlling part takes over my whole evening "
+        "and a younger part just wants to hide. Maybe the one in control is afraid that everything will fall apart "
+        "if it lets go for a single day. "
     )
-    one = espeak(tmp_path, text * 3)[: -SAMPLE_RATE * 2]
+    one = espeak(tmp_path, text)[: -SAMPLE_RATE * 2]
     reps = int(np.ceil(600 * SAMPLE_RATE / len(one)))
     samples = np.concatenate([one] * reps)[: 600 * SAMPLE_RATE]
     quiet = settings.model_copy(update={"hint_min_words": 10**6})
@@ -114,8 +118,10 @@ def test_ten_minute_monologue_is_split_and_transcribed(models, settings, tmp_pat
     ends = [e for e in events if isinstance(e, SpeechEnded)]
     assert len(ends) >= 600 / quiet.hard_max_utterance_s
     assert all(e.t_end - e.t_start <= quiet.hard_max_utterance_s + 0.1 for e in ends)
-    words = " ".join(e.text for e in events if isinstance(e, Transcript)).lower().split()
-    assert words.count("control") >= 0.8 * (600 / (len(one) / SAMPLE_RATE)) * 3
+    from coach.stt import normalize_words
+
+    words = normalize_words(" ".join(e.text for e in events if isinstance(e, Transcript))).split()
+    assert words.count("control") >= 0.8 * (600 / (len(one) / SAMPLE_RATE)) * 2
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or os.geteuid() != 0 or shutil.which("unshare") is None,
