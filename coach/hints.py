@@ -330,7 +330,6 @@ class PendingTurns:
 
     min_words: int = 5
     turns: list[tuple[int, str, float]] = field(default_factory=list)  # (turn id, text, end of speech)
-    taken: list[tuple[int, str, float]] = field(default_factory=list)  # the last batch taken
 
     def add(self, turn_id: int, text: str, t_end: float) -> None:
         if text.strip():
@@ -347,7 +346,6 @@ class PendingTurns:
     def take(self) -> tuple[tuple[int, ...], str, float]:
         """All pending turns as one batch: (turn ids, text, end of the last speech)."""
         ids, text, t_end = tuple(i for i, _, _ in self.turns), self.text, self.turns[-1][2]
-        self.taken = list(self.turns)
         self.turns.clear()
         return ids, text, t_end
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+import numpy as np
+
 try:
     import llama_cpp
 except ImportError:  # the fakes in the unit tests need none of it
@@ -150,19 +152,11 @@ class LlamaChatModel:
         llama.eval(tokens[keep:])
 
     def _logits(self):
-        import numpy as np
-
         ptr = llama_cpp.llama_get_logits_ith(self._llama._ctx.ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self._llama.n_vocab(),))
 
 
-def _token_data_dtype():
-    import numpy as np
-
-    return np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
-
-
-_TOKEN_DATA = _token_data_dtype()
+_TOKEN_DATA = np.dtype([("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])  # llama_token_data
 
 
 class GrammarSampler:
@@ -179,8 +173,6 @@ class GrammarSampler:
     PENALTY_LAST_N = 64
 
     def __init__(self, llama, grammar: str, seed: int = 0):
-        import numpy as np
-
         self.vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
         self._grammar = llama_cpp.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root")
         if not self._grammar:
@@ -188,8 +180,6 @@ class GrammarSampler:
         self._rng = np.random.default_rng(seed)
 
     def sample(self, logits, history: list[int]) -> int:
-        import numpy as np
-
         logits = logits.astype(np.float32, copy=True)
         recent = np.unique(np.asarray(history[-self.PENALTY_LAST_N :], dtype=np.int64))
         if len(recent):
@@ -204,8 +194,6 @@ class GrammarSampler:
         return token
 
     def _allowed(self, ids, logits):
-        import numpy as np
-
         data = np.zeros(len(ids), dtype=_TOKEN_DATA)
         data["id"], data["logit"] = ids, logits
         array = llama_cpp.llama_token_data_array(
@@ -215,8 +203,6 @@ class GrammarSampler:
         return data["id"].astype(np.int64), data["logit"].astype(np.float64)
 
     def _choose(self, logits) -> int:
-        import numpy as np
-
         order = np.argsort(-logits)
         z = logits[order] / self.TEMPERATURE
         z = z[np.isfinite(z)]

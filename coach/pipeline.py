@@ -327,10 +327,11 @@ class Pipeline:
     def _maybe_start_hint(self, t: float) -> list[Event]:
         if self._hint is not None or not self._pending.turns or not self._pending.enough():
             return []
+        taken = list(self._pending.turns)
         turn_ids, text, t_end = self._pending.take()
         self._hint_ids += 1
         held = self._unconfirmed in turn_ids
-        hint = _HintJob(self._hint_ids, turn_ids, text, t_end, t, taken=self._pending.taken, held=held)
+        hint = _HintJob(self._hint_ids, turn_ids, text, t_end, t, taken=taken, held=held)
         writer, stream_fields = self._writer, self.config.stream_fields
 
         def write(emit, cancelled):

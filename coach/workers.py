@@ -53,7 +53,7 @@ class SimWorker:
         self._free_at = 0.0
         self._ids = itertools.count(1)
         self._pending: list[Update] = []
-        self._spans: dict[int, tuple[float, float]] = {}  # job -> (start, end) on the audio clock
+        self._last: tuple[int, float] | None = None  # (job, start) of the latest job: only it can be cut short
 
     def submit(self, fn: JobFn, t: float) -> int:
         job = next(self._ids)
@@ -68,7 +68,7 @@ class SimWorker:
         except Exception as e:  # delivered as an update: one failed job must not stop the stream
             result, kind = e, "error"
         self._free_at = start + time.perf_counter() - t0
-        self._spans = {job: (start, self._free_at)}  # only the latest job can still be cut short
+        self._last = (job, start)
         heapq.heappush(self._pending, Update(self._free_at, next(_seq), job, kind, result))
         return job
 
@@ -77,9 +77,8 @@ class SimWorker:
         stops a cancelled job at its next step, so the worker is free again from `t` on, not from the job's end."""
         self._pending = [u for u in self._pending if u.job != job]
         heapq.heapify(self._pending)
-        span = self._spans.pop(job, None)
-        if self.stoppable and span and t is not None and span[1] == self._free_at and t < span[1]:
-            self._free_at = max(span[0], t)
+        if self.stoppable and t is not None and self._last and self._last[0] == job and t < self._free_at:
+            self._free_at = max(self._last[1], t)
 
     def peek(self) -> float | None:
         return self._pending[0].t if self._pending else None
