@@ -89,6 +89,45 @@ export function signalingUrl(livekitUrl) {
  */
 export const CONNECT_OPTIONS = { rtcConfig: { iceServers: [] } };
 
+/**
+ * The room events both call pages handle alike: the other person's video and sound, our own camera preview, the
+ * coach's state, audio the browser blocked, and reconnecting. `els`: {video, placeholder, audioSink, selfView,
+ * startAudio, message}; `onVideoOff` runs when the other person's camera goes away.
+ */
+export function wireCall(room, LK, els, { isCoach, setCoachState, onVideoOff }) {
+  const { RoomEvent, Track } = LK;
+  return room
+    .on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
+      if (isCoach(participant)) return;
+      if (track.kind === Track.Kind.Video) {
+        track.attach(els.video);
+        els.video.hidden = false;
+        els.placeholder.hidden = true;
+      } else if (track.kind === Track.Kind.Audio) {
+        els.audioSink.append(track.attach());
+      }
+    })
+    .on(RoomEvent.TrackUnsubscribed, (track) => {
+      track.detach();
+      if (track.kind === Track.Kind.Video) {
+        els.video.hidden = true;
+        onVideoOff();
+      }
+    })
+    .on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
+      if (isCoach(participant) && 'coach_state' in changed) setCoachState(changed.coach_state);
+    })
+    .on(RoomEvent.LocalTrackPublished, (publication) => {
+      if (publication.source === Track.Source.Camera && publication.track) {
+        publication.track.attach(els.selfView);
+        els.selfView.hidden = false;
+      }
+    })
+    .on(RoomEvent.AudioPlaybackStatusChanged, () => { els.startAudio.hidden = room.canPlaybackAudio; })
+    .on(RoomEvent.Reconnecting, () => showMessage(els.message, 'The connection was interrupted. Reconnecting…', 'warn'))
+    .on(RoomEvent.Reconnected, () => showMessage(els.message, ''));
+}
+
 /** Plain-words reason for a failed room.connect(); `advice` says what the reader can do about it. */
 export function connectionProblem(err, advice) {
   const detail = err && err.message ? ` (Details: ${err.message})` : '';

@@ -2,7 +2,7 @@
 // Hints and transcript lines arrive as LiveKit text streams from the coach participant, to this participant only.
 import {
   $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, livekit, mediaProblem, showMessage, signalingUrl,
-  wireCopy,
+  wireCall, wireCopy,
 } from './common.js';
 
 const MAX_HINTS = 50;
@@ -261,28 +261,14 @@ async function connect() {
     showPlaceholder('No video.');
     return;
   }
-  const { RoomEvent, Track, DisconnectReason } = LK;
+  const { RoomEvent, DisconnectReason } = LK;
   const current = new LK.Room({ adaptiveStream: true, dynacast: true });
   let joined = false;
   room = current;
-  current
-    .on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
-      if (isCoach(participant)) return;
-      if (track.kind === Track.Kind.Video) {
-        track.attach(ui.partnerVideo);
-        ui.partnerVideo.hidden = false;
-        ui.placeholder.hidden = true;
-      } else if (track.kind === Track.Kind.Audio) {
-        ui.audioSink.append(track.attach());
-      }
-    })
-    .on(RoomEvent.TrackUnsubscribed, (track) => {
-      track.detach();
-      if (track.kind === Track.Kind.Video) {
-        ui.partnerVideo.hidden = true;
-        showPlaceholder('Your partner’s camera is off.');
-      }
-    })
+  wireCall(current, LK, {
+    video: ui.partnerVideo, placeholder: ui.placeholder, audioSink: ui.audioSink, selfView: ui.selfView,
+    startAudio: ui.startAudio, message: ui.connection,
+  }, { isCoach, setCoachState, onVideoOff: () => showPlaceholder('Your partner’s camera is off.') })
     .on(RoomEvent.ParticipantConnected, (participant) => {
       if (isCoach(participant)) setCoachState(participant.attributes?.coach_state ?? 'starting');
       else showPlaceholder('Your partner has joined. Waiting for their camera…');
@@ -294,18 +280,6 @@ async function connect() {
         showPlaceholder('Your partner has left the call. If they reload their page, they come back.');
       }
     })
-    .on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
-      if (isCoach(participant) && 'coach_state' in changed) setCoachState(changed.coach_state);
-    })
-    .on(RoomEvent.LocalTrackPublished, (publication) => {
-      if (publication.source === Track.Source.Camera && publication.track) {
-        publication.track.attach(ui.selfView);
-        ui.selfView.hidden = false;
-      }
-    })
-    .on(RoomEvent.AudioPlaybackStatusChanged, () => { ui.startAudio.hidden = current.canPlaybackAudio; })
-    .on(RoomEvent.Reconnecting, () => showMessage(ui.connection, 'The connection was interrupted. Reconnecting…', 'warn'))
-    .on(RoomEvent.Reconnected, () => showMessage(ui.connection, ''))
     .on(RoomEvent.Disconnected, (reason) => {
       if (ending || !joined || room !== current) return;
       if (reason === DisconnectReason.ROOM_DELETED) {

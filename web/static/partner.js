@@ -2,6 +2,7 @@
 // a partner may publish only camera and microphone.
 import {
   $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, connectionProblem, livekit, mediaProblem, showMessage, signalingUrl,
+  wireCall,
 } from './common.js';
 
 const STORE_KEY = 'nbp.partner'; // {invite, rejoin}: lets a reload come back without spending a new invite
@@ -181,29 +182,15 @@ async function enterCall(joined) {
     showCallPlaceholder('No video.');
     return;
   }
-  const { RoomEvent, Track, DisconnectReason } = LK;
+  const { RoomEvent, DisconnectReason } = LK;
   const current = new LK.Room({ adaptiveStream: true, dynacast: true });
   const isCoach = (participant) => participant?.identity === view.coach_identity;
   let joinedRoom = false;
   room = current;
-  current
-    .on(RoomEvent.TrackSubscribed, (track, publication, participant) => {
-      if (isCoach(participant)) return;
-      if (track.kind === Track.Kind.Video) {
-        track.attach(ui.remoteVideo);
-        ui.remoteVideo.hidden = false;
-        ui.placeholder.hidden = true;
-      } else if (track.kind === Track.Kind.Audio) {
-        ui.audioSink.append(track.attach());
-      }
-    })
-    .on(RoomEvent.TrackUnsubscribed, (track) => {
-      track.detach();
-      if (track.kind === Track.Kind.Video) {
-        ui.remoteVideo.hidden = true;
-        showCallPlaceholder('The facilitator’s camera is off.');
-      }
-    })
+  wireCall(current, LK, {
+    video: ui.remoteVideo, placeholder: ui.placeholder, audioSink: ui.audioSink, selfView: ui.selfView,
+    startAudio: ui.startAudio, message: ui.callMessage,
+  }, { isCoach, setCoachState, onVideoOff: () => showCallPlaceholder('The facilitator’s camera is off.') })
     .on(RoomEvent.ParticipantConnected, (participant) => {
       if (isCoach(participant)) setCoachState(participant.attributes?.coach_state);
     })
@@ -214,18 +201,6 @@ async function enterCall(joined) {
         showCallPlaceholder('The facilitator has left the call.');
       }
     })
-    .on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
-      if (isCoach(participant) && 'coach_state' in changed) setCoachState(changed.coach_state);
-    })
-    .on(RoomEvent.LocalTrackPublished, (publication) => {
-      if (publication.source === Track.Source.Camera && publication.track) {
-        publication.track.attach(ui.selfView);
-        ui.selfView.hidden = false;
-      }
-    })
-    .on(RoomEvent.AudioPlaybackStatusChanged, () => { ui.startAudio.hidden = current.canPlaybackAudio; })
-    .on(RoomEvent.Reconnecting, () => showMessage(ui.callMessage, 'The connection was interrupted. Reconnecting…', 'warn'))
-    .on(RoomEvent.Reconnected, () => showMessage(ui.callMessage, ''))
     .on(RoomEvent.Disconnected, (reason) => {
       if (leaving || !joinedRoom || room !== current) return;
       room = null;
