@@ -296,10 +296,21 @@ def format_report(report: dict) -> str:
         lines.append(f"speed-up, turn / streaming medians: first text x{report['speedup_first_text']}, "
                      f"complete hint x{report['speedup_complete']}")
     lines.append(f"peak memory {report['peak_rss_mb']:.0f} MB")
-    for extra in ("lag", "scaling"):
-        if extra in report:
-            lines.append(f"{extra}: {json.dumps(report[extra])}")
+    if "lag" in report:
+        g = report["lag"]
+        lines.append(
+            f"lag over {g['minutes']:g} min of real-time speech ({g['turns']} turns, {g['hints']} hints, "
+            f"{g['lag_warnings']} lag warnings): transcript {g['transcript_lag_start_s']} s in the first tenth -> "
+            f"{g['transcript_lag_end_s']} s in the last (trend {_signed(g['transcript_lag_trend_s'])} s); hint "
+            f"{g['hint_lag_start_s']} -> {g['hint_lag_end_s']} s (trend {_signed(g['hint_lag_trend_s'])} s); per minute in the JSON"
+        )
+    if "scaling" in report:
+        lines.append(f"scaling: {json.dumps(report['scaling'])}")
     return "\n".join(lines)
+
+
+def _signed(x: float | None) -> str:
+    return "-" if x is None else f"{x:+}"
 
 
 def write_json(report: dict, out: Path) -> None:

@@ -3,6 +3,7 @@ with the length of a turn and with the conversation so far?"""
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Callable
@@ -82,9 +83,30 @@ def lag_run(models: Models, settings: Settings, clips: list[np.ndarray], minutes
         "transcript_lag_end_s": _median(last(transcripts)),
         "hint_lag_start_s": _median(first(hints)),
         "hint_lag_end_s": _median(last(hints)),
+        # Ten readings per tenth are noisy (a hint takes 1.5 to 4 s depending on its length): the straight line
+        # through every reading says better whether lag grows.
+        "transcript_lag_trend_s": _trend(transcripts, span),
+        "hint_lag_trend_s": _trend(hints, span),
+        "per_minute": [
+            {"minute": m, "transcript_lag_s": _median(_in_minute(transcripts, m)), "hint_lag_s": _median(_in_minute(hints, m))}
+            for m in range(int(math.ceil(span / 60)))
+        ],
         "lag_warnings": len(warnings),
         "max_behind_s": round(max(warnings), 2) if warnings else 0.0,
     }
+
+
+def _in_minute(rows: list[tuple[float, float]], minute: int) -> list[float]:
+    return [d for t, d in rows if minute * 60 <= t < (minute + 1) * 60]
+
+
+def _trend(rows: list[tuple[float, float]], span: float) -> float | None:
+    """Change in lag from the start to the end of the run, by a least-squares line through every reading."""
+    if len(rows) < 3:
+        return None
+    t, d = np.array(rows).T
+    slope = np.polyfit(t, d, 1)[0]
+    return round(float(slope * span), 2)
 
 
 def turn_length_costs(models: Models, settings: Settings, clips: list[np.ndarray],

@@ -1,0 +1,83 @@
+"""coach bench: the report people read and the JSON they compare (latency values themselves are not asserted:
+they are measurements, not test results)."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from coach import bench, bench_load
+from tests.conftest import REPO
+
+
+def test_wer_ignores_case_punctuation_and_hyphens():
+    assert bench.wer(["The cold-hearted man, Mr. Smith."], ["the cold hearted man mister smith"]) == 0.0
+    assert bench.wer(["one two three four"], ["one two four"]) == 0.25
+    assert bench.wer(["one two"], [""]) == 1.0  # nothing heard counts as every word missed
+    assert bench.wer([""], ["noise"]) is None  # no reference words: nothing to score
+
+
+def test_percentiles_skip_missing_values():
+    assert bench.percentiles([None, 3.0, 1.0, 2.0]) == {"p50": 2.0, "p95": 2.9, "n": 3}
+    assert bench.percentiles([None]) == {"p50": None, "p95": None, "n": 0}
+
+
+def test_lag_trend_is_the_fitted_change_over_the_run():
+    span = 1800.0
+    flat = [(t, 2.0 + (0.5 if i % 2 else -0.5)) for i, t in enumerate(range(0, 1800, 20))]
+    rising = [(t, 1.0 + t / span) for t in range(0, 1800, 20)]
+    assert abs(bench_load._trend(flat, span)) < 0.1
+    assert bench_load._trend(rising, span) == pytest.approx(1.0, abs=0.01)
+    assert bench_load._trend(rising[:2], span) is None
+
+
+def test_report_text_names_every_mode_ratio_and_lag():
+    stats = {"p50": 1000.0, "p95": 1200.0, "n": 3}
+    mode = {**{m: stats for m in bench.METRICS}, "rtf": {"p50": 0.4, "p95": 0.5, "n": 3}, "wer": 0.05, "hints": 3,
+            "hints_failed": 0, "hints_truncated": 0, "safety_hints": 0}
+    report = {
+        "corpus": "builtin", "models": {"stt": "whisper-base", "llm": "smollm2"}, "modes": {"turn": mode, "streaming": mode},
+        "ratios": {m: 1.0 for m in bench.METRICS}, "wer": {"turn": 0.05, "streaming": 0.05, "plain_whisper": None},
+        "peak_rss_mb": 700.0, "speedup_first_text": 1.0, "speedup_complete": 1.0,
+        "lag": {"minutes": 30, "turns": 96, "hints": 95, "lag_warnings": 0, "transcript_lag_start_s": 1.2,
+                "transcript_lag_end_s": 1.3, "transcript_lag_trend_s": 0.05, "hint_lag_start_s": 4.0,
+                "hint_lag_end_s": 4.2, "hint_lag_trend_s": None},
+    }
+    text = bench.format_report(report)
+    for needle in ("first_text_ms", "complete_ms", "streaming/turn", "WER 5.0%", "first text x1.0",
+                   "transcript 1.2 s in the first tenth -> 1.3 s in the last (trend +0.05 s)", "(trend - s)"):
+        assert needle in text, needle
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_bench_command_writes_the_json_and_chart_the_issue_asks_for(models, tmp_path):
+    """The CLI end to end on two built-in clips (voiced with espeak-ng), both modes, real models."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (scripts/install.sh installs it)")
+    out, chart = tmp_path / "bench.json", tmp_path / "bench.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "coach.cli", "bench", "--limit", "2", "--no-plain", "--json", str(out), "--chart", str(chart)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(out.read_text())
+    for mode in ("turn", "streaming"):
+        for metric in ("first_text_ms", "complete_ms", "transcript_ms", "endpoint_ms"):
+            assert report["modes"][mode][metric]["n"] == 2
+            assert 0 < report["modes"][mode][metric]["p50"] <= report["modes"][mode][metric]["p95"]
+        assert report["modes"][mode]["hints_failed"] == 0
+    turn, streaming = (report["modes"][m]["first_text_ms"]["p50"] for m in ("turn", "streaming"))
+    assert report["speedup_first_text"] == pytest.approx(turn / streaming, rel=0.01)
+    assert report["peak_rss_mb"] > 100
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    assert "speed-up, turn / streaming medians" in done.stdout
+
+
+def test_bench_with_a_missing_corpus_is_one_clear_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "coach.cli", "bench", "--corpus", str(tmp_path / "nope")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == f"Error: --corpus {tmp_path / 'nope'}: no such folder"
