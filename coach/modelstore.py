@@ -231,7 +231,6 @@ def _convert_gguf(src: Path, dest: Path, to: str) -> None:
         [sys.executable, "-c", _CONVERT_SCRIPT, str(src), str(dest), to],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
     if done.returncode != 0 or not dest.is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
