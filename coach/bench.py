@@ -66,6 +66,35 @@ def wer(refs: list[str], hyps: list[str]) -> float | None:
     return float(jiwer.wer([r for r, _ in pairs], [h if h else "<empty>" for _, h in pairs]))
 
 
+def wer_difference(refs: list[str], candidate: list[str], baseline: list[str], *, resamples: int = 2000) -> dict | None:
+    """Candidate WER minus baseline WER, in percentage points, with a 95% interval from a paired bootstrap over
+    clips: a few words' difference on a few dozen clips is often noise, and this says when it is."""
+    import jiwer
+
+    rows = []
+    for r, c, b in zip(refs, candidate, baseline):
+        if not (ref := normalize(r)):
+            continue
+        errors = []
+        for hyp in (c, b):
+            o = jiwer.process_words(ref, normalize(hyp) or "<empty>")
+            errors.append(o.substitutions + o.deletions + o.insertions)
+        rows.append((len(ref.split()), *errors))
+    if not rows:
+        return None
+    words, cand, base = np.array(rows, dtype=float).T
+    picks = np.random.default_rng(0).integers(0, len(rows), size=(resamples, len(rows)))
+    diffs = 100 * (cand[picks].sum(1) - base[picks].sum(1)) / words[picks].sum(1)
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return {
+        "points": round(float(100 * (cand.sum() - base.sum()) / words.sum()), 2),
+        "ci95": [round(float(lo), 2), round(float(hi), 2)],
+        "clips_better": int((cand < base).sum()),
+        "clips_worse": int((cand > base).sum()),
+        "clips": len(rows),
+    }
+
+
 @dataclass
 class Clip:
     id: str
@@ -262,6 +291,10 @@ def run_bench(
         **extra,
     }
     if "turn" in by_mode and "streaming" in by_mode:
+        heard = {m: [r.hypothesis for r in results if r.mode == m] for m in ("streaming", "turn")}  # in clip order
+        report["wer"]["streaming_minus_turn"] = wer_difference(
+            [c.reference for c in clips], heard["streaming"], heard["turn"]
+        )
         for key, metric in (("speedup_first_text", "first_text_ms"), ("speedup_complete", "complete_ms")):
             a, b = by_mode["turn"][metric]["p50"], by_mode["streaming"][metric]["p50"]
             report[key] = round(a / b, 2) if a and b else None
@@ -290,6 +323,10 @@ def format_report(report: dict) -> str:
         w = f"{100 * s['wer']:.1f}%" if s["wer"] is not None else "-"
         lines.append(f"{mode:10} hints {s['hints']} ({s['safety_hints']} safety), failed {s['hints_failed']} "
                      f"(truncated {s['hints_truncated']}), WER {w}, real-time factor {s['rtf']['p50']}")
+    if d := report["wer"].get("streaming_minus_turn"):
+        lines.append(f"WER streaming - turn: {_signed(d['points'])} points (95% interval {_signed(d['ci95'][0])} to "
+                     f"{_signed(d['ci95'][1])}, paired bootstrap over clips; streaming better on {d['clips_better']} "
+                     f"clips, worse on {d['clips_worse']}, of {d['clips']})")
     if report["wer"].get("plain_whisper") is not None:
         lines.append(f"plain faster-whisper on whole clips: WER {100 * report['wer']['plain_whisper']:.1f}%")
     if report.get("speedup_first_text"):

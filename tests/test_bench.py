@@ -19,6 +19,19 @@ def test_wer_ignores_case_punctuation_and_hyphens():
     assert bench.wer([""], ["noise"]) is None  # no reference words: nothing to score
 
 
+def test_wer_difference_counts_errors_per_clip_and_brackets_the_difference():
+    refs = ["one two three four", "five six seven eight", "nine ten"]
+    baseline = ["one two three four", "five six seven eight", "nine"]  # 1 error in 10 words
+    candidate = ["one two three", "five six seven ate", "nine ten"]  # 2 errors
+    d = bench.wer_difference(refs, candidate, baseline)
+    assert d["points"] == 10.0
+    assert (d["clips_better"], d["clips_worse"], d["clips"]) == (1, 2, 3)
+    assert d["ci95"][0] <= d["points"] <= d["ci95"][1] and d["ci95"][0] < d["ci95"][1]
+    same = bench.wer_difference(refs, baseline, baseline)
+    assert same["points"] == 0.0 and same["ci95"] == [0.0, 0.0]
+    assert bench.wer_difference([""], ["noise"], [""]) is None
+
+
 def test_percentiles_skip_missing_values():
     assert bench.percentiles([None, 3.0, 1.0, 2.0]) == {"p50": 2.0, "p95": 2.9, "n": 3}
     assert bench.percentiles([None]) == {"p50": None, "p95": None, "n": 0}
@@ -39,7 +52,8 @@ def test_report_text_names_every_mode_ratio_and_lag():
             "hints_failed": 0, "hints_truncated": 0, "safety_hints": 0}
     report = {
         "corpus": "builtin", "models": {"stt": "whisper-base", "llm": "smollm2"}, "modes": {"turn": mode, "streaming": mode},
-        "ratios": {m: 1.0 for m in bench.METRICS}, "wer": {"turn": 0.05, "streaming": 0.05, "plain_whisper": None},
+        "ratios": {m: 1.0 for m in bench.METRICS}, "wer": {"turn": 0.05, "streaming": 0.05, "plain_whisper": None,
+                "streaming_minus_turn": {"points": -0.17, "ci95": [-1.33, 0.93], "clips_better": 35, "clips_worse": 30, "clips": 181}},
         "peak_rss_mb": 700.0, "speedup_first_text": 1.0, "speedup_complete": 1.0,
         "lag": {"minutes": 30, "turns": 96, "hints": 95, "lag_warnings": 0, "transcript_lag_start_s": 1.2,
                 "transcript_lag_end_s": 1.3, "transcript_lag_trend_s": 0.05, "hint_lag_start_s": 4.0,
@@ -47,7 +61,8 @@ def test_report_text_names_every_mode_ratio_and_lag():
     }
     text = bench.format_report(report)
     for needle in ("first_text_ms", "complete_ms", "streaming/turn", "WER 5.0%", "first text x1.0",
-                   "transcript 1.2 s in the first tenth -> 1.3 s in the last (trend +0.05 s)", "(trend - s)"):
+                   "transcript 1.2 s in the first tenth -> 1.3 s in the last (trend +0.05 s)", "(trend - s)",
+                   "WER streaming - turn: -0.17 points (95% interval -1.33 to +0.93"):
         assert needle in text, needle
 
 
@@ -71,6 +86,7 @@ def test_bench_command_writes_the_json_and_chart_the_issue_asks_for(models, tmp_
         assert report["modes"][mode]["hints_failed"] == 0
     turn, streaming = (report["modes"][m]["first_text_ms"]["p50"] for m in ("turn", "streaming"))
     assert report["speedup_first_text"] == pytest.approx(turn / streaming, rel=0.01)
+    assert report["wer"]["streaming_minus_turn"]["clips"] == 2
     assert report["peak_rss_mb"] > 100
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     assert "speed-up, turn / streaming medians" in done.stdout
