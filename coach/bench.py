@@ -113,15 +113,24 @@ def read_corpus(folder: Path) -> list[Clip]:
     return [Clip(r.get("id") or Path(r["file"]).stem, folder / r["file"], r["reference"]) for r in rows]
 
 
-def voice_builtin(folder: Path) -> list[Clip]:
+VOICES = (("en-us", 155), ("en-gb", 165), ("en-us+f3", 140), ("en-us+m3", 175))  # espeak-ng voice, words/min
+
+
+def voice(utterances: list[tuple[str, str]], folder: Path, voices=VOICES[:1]) -> list[Clip]:
+    """(id, text) pairs spoken by espeak-ng into `folder`, taking the voices in turn."""
     if shutil.which("espeak-ng") is None:
-        raise CoachError("espeak-ng is needed for the built-in corpus: `apt-get install espeak-ng`, or pass --corpus DIR")
+        raise CoachError("espeak-ng is needed to voice a corpus: `apt-get install espeak-ng`, or pass --corpus DIR")
     clips = []
-    for clip_id, text in BUILTIN_UTTERANCES:
+    for i, (clip_id, text) in enumerate(utterances):
+        name, speed = voices[i % len(voices)]
         path = folder / f"{clip_id}.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "155", "-w", str(path), text], check=True, capture_output=True)
+        subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(path), text], check=True, capture_output=True)
         clips.append(Clip(clip_id, path, text))
     return clips
+
+
+def voice_builtin(folder: Path) -> list[Clip]:
+    return voice(BUILTIN_UTTERANCES, folder)
 
 
 def percentiles(values: Iterable[float]) -> dict:

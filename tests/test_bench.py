@@ -97,3 +97,26 @@ def test_bench_with_a_missing_corpus_is_one_clear_line(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert done.stderr.strip().splitlines()[-1] == f"Error: --corpus {tmp_path / 'nope'}: no such folder"
+
+
+def test_voice_corpus_script_makes_a_corpus_the_bench_reads(tmp_path):
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (scripts/install.sh installs it)")
+    texts = tmp_path / "turns.jsonl"
+    rows = [{"text": "A part of me wants to rest for a while.", "is_client": 1},
+            {"text": "How does that feel when you notice it?", "is_client": 0},
+            {"text": "Too short.", "is_client": 1},
+            {"text": "Another part keeps me busy, \"always\" busy.", "is_client": 1}]
+    texts.write_text("\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "corpus"
+    done = subprocess.run([sys.executable, "scripts/voice_corpus.py", str(texts), str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    clips = bench.read_corpus(out)
+    assert [c.reference for c in clips] == [rows[0]["text"], rows[3]["text"]]
+    assert all(c.path.stat().st_size > 10_000 for c in clips)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("hi\n")
+    done = subprocess.run([sys.executable, "scripts/voice_corpus.py", str(empty), str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.strip() == f"Error: {empty}: no utterance of 5 words or more"
