@@ -57,33 +57,31 @@ def normalize(text: str) -> str:
     return " ".join(_ABBREV.get(w, w) for w in words)
 
 
-def wer(refs: list[str], hyps: list[str]) -> float | None:
-    pairs = [(normalize(r), normalize(h)) for r, h in zip(refs, hyps) if normalize(r)]
-    if not pairs:
-        return None
+def clip_errors(refs: list[str], *hypotheses: list[str]) -> np.ndarray:
+    """One row per clip with reference words: its word count, then the word errors of each list of hypotheses
+    (nothing heard counts as every word missed)."""
     import jiwer
 
-    return float(jiwer.wer([r for r, _ in pairs], [h if h else "<empty>" for _, h in pairs]))
+    rows = []
+    for ref, *hyps in zip(refs, *hypotheses):
+        if ref := normalize(ref):
+            scored = [jiwer.process_words(ref, normalize(h) or "<empty>") for h in hyps]
+            rows.append([len(ref.split())] + [o.substitutions + o.deletions + o.insertions for o in scored])
+    return np.array(rows, dtype=float).reshape(len(rows), 1 + len(hypotheses))
+
+
+def wer(refs: list[str], hyps: list[str]) -> float | None:
+    words, errors = clip_errors(refs, hyps).T
+    return float(errors.sum() / words.sum()) if len(words) else None
 
 
 def wer_difference(refs: list[str], candidate: list[str], baseline: list[str], *, resamples: int = 2000) -> dict | None:
     """Candidate WER minus baseline WER, in percentage points, with a 95% interval from a paired bootstrap over
     clips: a few words' difference on a few dozen clips is often noise, and this says when it is."""
-    import jiwer
-
-    rows = []
-    for r, c, b in zip(refs, candidate, baseline):
-        if not (ref := normalize(r)):
-            continue
-        errors = []
-        for hyp in (c, b):
-            o = jiwer.process_words(ref, normalize(hyp) or "<empty>")
-            errors.append(o.substitutions + o.deletions + o.insertions)
-        rows.append((len(ref.split()), *errors))
-    if not rows:
+    words, cand, base = clip_errors(refs, candidate, baseline).T
+    if not len(words):
         return None
-    words, cand, base = np.array(rows, dtype=float).T
-    picks = np.random.default_rng(0).integers(0, len(rows), size=(resamples, len(rows)))
+    picks = np.random.default_rng(0).integers(0, len(words), size=(resamples, len(words)))
     diffs = 100 * (cand[picks].sum(1) - base[picks].sum(1)) / words[picks].sum(1)
     lo, hi = np.percentile(diffs, [2.5, 97.5])
     return {
@@ -91,7 +89,7 @@ def wer_difference(refs: list[str], candidate: list[str], baseline: list[str], *
         "ci95": [round(float(lo), 2), round(float(hi), 2)],
         "clips_better": int((cand < base).sum()),
         "clips_worse": int((cand > base).sum()),
-        "clips": len(rows),
+        "clips": len(words),
     }
 
 

@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     texts, out = Path(argv[0]), Path(argv[1])
     try:
         items = utterances(texts)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, AttributeError) as e:  # AttributeError: a row that is not an object
         print(f"Error: {texts}: cannot read utterances ({e})", file=sys.stderr)
         return 1
     if not items:
