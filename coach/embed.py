@@ -1,0 +1,59 @@
+"""Sentence embeddings (all-MiniLM-L6-v2 on onnxruntime): the meaning of what the partner said, for the safety
+check, choosing the IFS move and measuring how grounded a hint is. Small enough to run on every transcript."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from coach.errors import ModelsMissingError
+
+log = logging.getLogger("coach.embed")
+
+MAX_TOKENS = 128  # the safety check and the move classifier embed sentences and short turns, not pages
+
+
+class SentenceEmbedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit-length row per text (cosine similarity is a dot product)."""
+
+
+class OnnxEmbedder:
+    """Thread-safe: onnxruntime sessions may run concurrently, and the tokenizer is guarded."""
+
+    def __init__(self, folder: Path, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model, vocab = folder / "model.onnx", folder / "tokenizer.json"
+        for path in (model, vocab):
+            if not path.is_file():
+                raise ModelsMissingError(f"embedding model file {path} is missing: run scripts/setup_models.sh")
+        self._tok = Tokenizer.from_file(str(vocab))
+        self._tok.enable_truncation(MAX_TOKENS)
+        self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._lock = threading.Lock()
+        opts = ort.SessionOptions()
+        # One thread: the decision is ~5 ms anyway, and Whisper and llama.cpp need the cores more.
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            enc = self._tok.encode_batch([t if t.strip() else "." for t in texts])
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        (out,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        return out
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Similarities between unit rows of `a` and of `b`: [len(a), len(b)]."""
+    return np.asarray(a, dtype=np.float32) @ np.asarray(b, dtype=np.float32).T
