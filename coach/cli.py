@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import click
 
+from coach import modelstore
 from coach.config import Settings
 from coach.errors import CoachError
 from coach.events import (
@@ -19,6 +21,7 @@ from coach.events import (
     HintReady,
     HintStarted,
     LagWarning,
+    SafetyAlert,
     SpeechEnded,
     SpeechStarted,
     Transcript,
@@ -33,6 +36,9 @@ def event_dict(ev: Event) -> dict:
     if isinstance(ev, HintReady):
         d["hint"] = ev.hint.model_dump()
         d["speech_to_hint_s"] = ev.speech_to_hint_s
+    if isinstance(ev, SafetyAlert):
+        d["hint"] = ev.hint.model_dump()
+        d["speech_to_alert_s"] = ev.speech_to_alert_s
     return d
 
 
@@ -57,6 +63,9 @@ def format_event(ev: Event, verbose: bool = False) -> str | None:
         if h.reminder:
             lines.append(f"    reminder:   {h.reminder}")
         return "\n".join(lines)
+    if isinstance(ev, SafetyAlert):
+        return (f"[{_clock(ev.t)}] SAFETY ALERT (turn {ev.turn_id}, by {ev.source}) — {ev.speech_to_alert_s:.2f} s after speech\n"
+                f"    {ev.hint.suggestion}\n    ask:        {ev.hint.follow_ups[0]}")
     if isinstance(ev, HintFailed):
         return f"[{_clock(ev.t)}] hint #{ev.hint_id} failed: {ev.reason}"
     if isinstance(ev, LagWarning):
@@ -147,14 +156,21 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @click.option("--no-plain", is_flag=True, help="Skip the plain faster-whisper word-error-rate baseline.")
 @click.option("--lag-minutes", type=float, default=0.0, help="Also replay this many minutes of continuous speech in real time and report the lag.")
 @click.option("--scaling", is_flag=True, help="Also measure how cost grows with turn length and conversation size.")
+@click.option("--safety", "safety_set", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instead: score the safety check on a labelled JSON-lines set (recall, false alarms, time).")
+@click.option("--whisper", is_flag=True, help="With --safety: also voice the set (or read --corpus) and score what Whisper hears.")
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
-          limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool) -> None:
+          limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety_set: Path | None,
+          whisper: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench, write_json
 
     if corpus is not None and not corpus.is_dir():
         raise click.ClickException(f"--corpus {corpus}: no such folder")
+    if safety_set is not None:
+        _bench_safety(settings, safety_set, whisper, corpus, json_out)
+        return
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     from coach.pipeline import PipelineConfig
 
@@ -174,6 +190,32 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
 
         write_chart(report, chart)
         click.echo(f"chart drawn to {chart}", err=True)
+
+
+def _bench_safety(settings: Settings, path: Path, whisper: bool, corpus: Path | None, json_out: Path | None) -> None:
+    from coach.bench_safety import format_safety_report, run_safety_bench, write_safety_json
+    from coach.runtime import load_embedder
+    from coach.safety import SafetyCheck
+
+    if not path.is_file():
+        raise click.ClickException(f"--safety {path}: no such file")
+    t0 = time.perf_counter()
+    embed_id, embedder = load_embedder(settings)
+    check = SafetyCheck(embedder)
+    click.echo(f"safety check ready in {time.perf_counter() - t0:.1f} s ({embed_id})", err=True)
+    transcriber = None
+    if whisper or corpus is not None:
+        from coach.stt import WhisperTranscriber
+
+        stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
+        transcriber = WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
+                                         threads=settings.stt_threads)
+        click.echo(f"speech to text: {stt_id}", err=True)
+    report = run_safety_bench(check, path, transcriber, corpus)
+    click.echo(format_safety_report(report))
+    if json_out:
+        write_safety_json(report, json_out)
+        click.echo(f"results written to {json_out}", err=True)
 
 
 @main.command()

@@ -90,6 +90,22 @@ class HintFailed:
 
 
 @dataclass(frozen=True)
+class SafetyAlert:
+    """The safety check heard danger in a turn (its speculative or final words): shown at once, before any hint."""
+
+    turn_id: int
+    hint: "Hint"
+    category: str | None
+    source: str  # "phrase" or "meaning"
+    t_speech_end: float
+    t: float
+
+    @property
+    def speech_to_alert_s(self) -> float:
+        return self.t - self.t_speech_end
+
+
+@dataclass(frozen=True)
 class LagWarning:
     """Processing fell behind the audio by `lag_s` seconds at audio time `t`."""
 
@@ -99,5 +115,5 @@ class LagWarning:
 
 Event = Union[
     SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintPartial, HintReady, HintFailed,
-    LagWarning,
+    SafetyAlert, LagWarning,
 ]

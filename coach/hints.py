@@ -46,7 +46,7 @@ class Hint(BaseModel):
     """What the facilitator sees."""
 
     summary: str = Field(max_length=SUMMARY_MAX, description="Reflects and validates what the partner said.")
-    suggestion: str = Field(max_length=max(SUGGESTION_MAX, len(safety.SAFETY_SUGGESTION)), description="One move for the facilitator.")
+    suggestion: str = Field(max_length=max(SUGGESTION_MAX, safety.ALERT_MAX), description="One move for the facilitator.")
     follow_ups: list[str] = Field(min_length=2, max_length=2, description="Two gentle invitations, as questions.")
     reminder: str | None = Field(None, description="Peer-support reminder on the first hints of a session.")
     priority: Literal["normal", "safety"] = "normal"
@@ -234,15 +234,26 @@ def _finish(text: str, openings: tuple[str, ...], tail_max: int) -> str:
     return tidy(text) if _hit_cap(text, openings, tail_max) else " ".join(text.split())
 
 
-def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = 3) -> Hint:
+def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = 3,
+             verdict: safety.SafetyVerdict | None = None) -> Hint:
     """Apply the safety rule and the reminder policy to what the model wrote."""
-    is_safety = safety.is_safety(partner_text, draft.priority == "safety")
+    is_safety = safety.is_safety(partner_text, draft.priority == "safety", verdict)
     return Hint(
         summary=_finish(draft.summary, ("It sounds like",), SUMMARY_TAIL),
         suggestion=safety.SAFETY_SUGGESTION if is_safety else _finish(draft.suggestion, SUGGESTION_OPENINGS, SUGGESTION_TAIL),
         follow_ups=list(safety.SAFETY_FOLLOW_UPS) if is_safety else draft.follow_ups,
         reminder=REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None,
         priority="safety" if is_safety else "normal",
+    )
+
+
+def safety_hint(verdict: safety.SafetyVerdict) -> Hint:
+    """What the facilitator sees the moment the safety check fires, before the LLM has written anything."""
+    return Hint(
+        summary=safety.SAFETY_SUMMARY,
+        suggestion=safety.alert_suggestion(verdict.category),
+        follow_ups=list(safety.SAFETY_FOLLOW_UPS),
+        priority="safety",
     )
 
 
@@ -309,6 +320,7 @@ class HintWriter:
         partner_text: str,
         on_text: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        verdict: safety.SafetyVerdict | None = None,
     ) -> HintResult:
         heard = self.conversation.fit(self.model.count_tokens, self._budget, partner_text)
         gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
@@ -318,7 +330,7 @@ class HintWriter:
         if gen.finish_reason == "cancelled":
             raise HintCancelled("the hint was cancelled")
         draft = parse_draft(self.reply_prefix + gen.text)
-        hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints)
+        hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict)
         self.conversation.turns.append(heard)
         self.hints_written += 1
         return HintResult(hint, gen)

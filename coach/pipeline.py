@@ -22,12 +22,14 @@ from coach.events import (
     HintReady,
     HintStarted,
     LagWarning,
+    SafetyAlert,
     SpeechEnded,
     SpeechStarted,
     Transcript,
     TranscriptDropped,
 )
-from coach.hints import DraftStream, HintResult, HintWriter, PendingTurns
+from coach.hints import DraftStream, HintResult, HintWriter, PendingTurns, safety_hint
+from coach.safety import NO_RISK, SafetyCheck, SafetyVerdict
 from coach.stt import GuardConfig, SttResult, Transcriber, run_stt
 from coach.vad import EndpointConfig, Endpointer, SpeechProbability, State
 from coach.workers import Update, Worker
@@ -148,8 +150,10 @@ class Pipeline:
         llm_worker: Worker,
         config: PipelineConfig = PipelineConfig(),
         clock: Callable[[], float] | None = None,
+        safety: SafetyCheck | None = None,
     ):
         self.config = config
+        self._safety = safety or SafetyCheck(None)  # without an embedder: the reviewed phrase list alone
         self._vad = vad
         self._transcriber = transcriber
         self._writer = writer
@@ -168,6 +172,8 @@ class Pipeline:
         self._pending = PendingTurns(config.hint_min_words)
         self._hint: tuple[int, _HintJob] | None = None  # (LLM job, hint) in flight
         self._hint_ids = 0
+        self._verdicts: dict[int, SafetyVerdict] = {}  # turn id -> the check's verdict, for its hint
+        self._alerted: set[int] = set()
         self._last_lag_warning = -LAG_WARN_EVERY_S
         self.paused = False
 
@@ -248,8 +254,14 @@ class Pipeline:
         c = self.config
         audio = self._history.slice(t0 - c.pre_roll_s, min(t1 + c.post_roll_s, self._t))
         prompt = self._context[-c.prompt_context_chars :] or None
-        transcriber, guards, tight = self._transcriber, c.guards, c.tight_stt
-        job = self._stt.submit(lambda emit, cancelled: run_stt(transcriber, audio, prompt, guards, tight=tight), t)
+        transcriber, guards, tight, check = self._transcriber, c.guards, c.tight_stt, self._safety
+
+        def heard(emit, cancelled) -> tuple[SttResult, SafetyVerdict]:
+            # The safety check runs with the words, on the same job: its verdict never waits for anything else.
+            result = run_stt(transcriber, audio, prompt, guards, tight=tight)
+            return result, check.assess(result.text) if result.text else NO_RISK
+
+        job = self._stt.submit(heard, t)
         self._stt_jobs[job] = (kind, turn_id)
         return job
 
@@ -333,6 +345,8 @@ class Pipeline:
         held = self._unconfirmed in turn_ids
         hint = _HintJob(self._hint_ids, turn_ids, text, t_end, t, taken=taken, held=held)
         writer, stream_fields = self._writer, self.config.stream_fields
+        flagged = [self._verdicts[i] for i in turn_ids if i in self._verdicts]
+        verdict = flagged[-1] if flagged else None
 
         def write(emit, cancelled):
             stream = DraftStream(writer.reply_prefix)
@@ -344,7 +358,7 @@ class Pipeline:
                 if stream_fields and shown is not None:
                     emit(shown)
 
-            return writer.write(text, on_text=on_text, should_stop=cancelled)
+            return writer.write(text, on_text=on_text, should_stop=cancelled, verdict=verdict)
 
         job = self._llm.submit(write, t)
         self._hint = (job, hint)
@@ -363,9 +377,27 @@ class Pipeline:
             if worker is self._stt:
                 if u.job in self._stt_jobs:
                     kind, turn_id = self._stt_jobs.pop(u.job)
+                    if u.kind == "done":
+                        result, verdict = u.value
+                        u = replace(u, value=result)
+                        events += self._on_verdict(turn_id, verdict, u.t)
                     events += (self._on_spec if kind == "spec" else self._on_transcript)(turn_id, u)
             else:
                 events += self._on_llm(u)
+
+    def _on_verdict(self, turn_id: int, verdict: SafetyVerdict, t: float) -> list[Event]:
+        if not verdict.risk:
+            return []
+        self._verdicts[turn_id] = verdict
+        if turn_id in self._alerted:
+            return []
+        self._alerted.add(turn_id)
+        if self._open and self._open.turn_id == turn_id:
+            t_end = self._open.spec_t_end
+        else:
+            t_end = self._turns[turn_id].ended.t_end if turn_id in self._turns else t
+        log.warning("turn %d: safety check fired (%s, %s)", turn_id, verdict.category, verdict.source)
+        return [SafetyAlert(turn_id, safety_hint(verdict), verdict.category, verdict.source, t_end, t)]
 
     def _on_transcript(self, turn_id: int, u: Update) -> list[Event]:
         turn = self._turns[turn_id]
@@ -427,6 +459,7 @@ class Pipeline:
         if u.kind == "error":
             for turn_id in hint.turn_ids:
                 self._turns.pop(turn_id, None)
+                self._verdicts.pop(turn_id, None)
             reason = str(u.value) if isinstance(u.value, ModelOutputError) else f"{type(u.value).__name__}"
             log.warning("hint %d failed: %s", hint.hint_id, reason)
             events = [HintFailed(hint.hint_id, reason, u.t)]
@@ -452,5 +485,7 @@ class Pipeline:
         }
         for turn_id in hint.turn_ids:
             self._turns.pop(turn_id, None)
+            self._verdicts.pop(turn_id, None)
+            self._alerted.discard(turn_id)
         log.info("hint %d ready %.2f s after speech (%s)", hint.hint_id, t - hint.t_speech_end, result.hint.priority)
         return HintReady(hint.hint_id, result.hint, hint.turn_ids, hint.t_speech_end, t, latencies)

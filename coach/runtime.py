@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from coach import modelstore
 from coach.config import Settings
+from coach.embed import OnnxEmbedder, SentenceEmbedder
 from coach.hints import HintWriter
 from coach.llm import ChatModel, LlamaChatModel
 from coach.pipeline import Pipeline, PipelineConfig
+from coach.safety import SafetyCheck
 from coach.stt import Transcriber, WhisperTranscriber
 from coach.vad import SileroVad
 from coach.workers import SimWorker, ThreadWorker
@@ -29,6 +31,8 @@ class Models:
     chat: ChatModel
     names: dict[str, str]
     load_s: float
+    embedder: SentenceEmbedder | None = None
+    safety: SafetyCheck = field(default_factory=lambda: SafetyCheck(None))
 
     @classmethod
     def load(cls, settings: Settings) -> "Models":
@@ -43,7 +47,9 @@ class Models:
             stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size, threads=settings.stt_threads
         )
         chat = LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
-        models = cls(vad_path, transcriber, chat, {"vad": "silero-vad", "stt": stt_id, "llm": llm_id}, 0.0)
+        embed_id, embedder = load_embedder(settings)
+        names = {"vad": "silero-vad", "stt": stt_id, "llm": llm_id, "embed": embed_id}
+        models = cls(vad_path, transcriber, chat, names, 0.0, embedder, SafetyCheck(embedder))
         models.warm_up()
         models.load_s = time.perf_counter() - t0
         log.info("models loaded in %.1f s: %s", models.load_s, models.names)
@@ -55,6 +61,13 @@ class Models:
 
         self.transcriber.transcribe(np.zeros(16000, dtype=np.float32))
         self.chat.count_tokens("warm up")
+        self.safety.assess("warm up the safety check")
+
+
+def load_embedder(settings: Settings) -> tuple[str, OnnxEmbedder]:
+    """The sentence embedder: the safety check by meaning needs it, so a missing one is an error, not a skip."""
+    embed_id, folder = modelstore.resolve(settings.models_dir, "embed")
+    return embed_id, OnnxEmbedder(folder)
 
 
 def build_pipeline(
@@ -85,4 +98,5 @@ def build_pipeline(
         llm_worker,
         PipelineConfig.from_settings(settings),
         clock=realtime_clock,
+        safety=models.safety,
     )

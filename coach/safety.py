@@ -1,39 +1,124 @@
-"""Reviewed phrase lists for risk in what the partner says.
+"""Is the partner in danger? Two reviewed layers, both far faster than the LLM and never waiting for it.
 
-The list decides on its own for clear statements (tier 1). For softer, ambiguous phrases (tier 2) a safety hint
-needs the list and the model to agree. The model alone never raises (or lowers) a safety hint.
-Review: every pattern is a whole-word match on lower-cased text; add a test in tests/test_safety.py for each change.
+1. Phrase lists: a clear statement of suicide, self-harm, abuse or danger (tier 1) always decides. Softer phrases
+   (tier 2) count only when the LLM flags the turn too.
+2. Meaning: the sentence embedding of each part of the turn is compared with reviewed exemplars of risk and of
+   look-alikes that are not risk (idioms, IFS parts language, grief, everyday hurt; coach/safety_exemplars.py).
+   People in danger rarely use the list's words ("everyone would be better off without me").
+Review: every pattern is a whole-word match on lower-cased text; add a test in tests/test_safety.py for each change,
+and run `coach bench --safety tests/data/safety_eval.jsonl` after changing a pattern or an exemplar.
 """
 
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from coach.embed import SentenceEmbedder
+from coach.safety_exemplars import RISK, SAFE
 
 _TIER1 = [
     r"suicid\w*",
     r"kill(?:ed|ing)? myself",
+    r"(?:hang|hanging|hanged) myself",
     r"end(?:s|ed|ing)? my (?:own )?life",
     r"end(?:s|ed|ing)? it all",
     r"take my (?:own )?life",
     r"(?:want|wants|wanted|wanting) to (?:die|be dead)",
-    r"(?:i'?m|i am|am) going to die(?! of| laughing)",
-    r"wish (?:i|i'd) (?:was|were|had been) dead",
+    r"(?:i'?m|i am|am) going to die(?! of| laughing| if| without| when| before| from)",
+    r"wish (?:i|i'd) (?:was|were|had been|could be) dead",
     r"wish (?:i|i'd) (?:had )?never (?:been born|woken up)",
-    r"better off dead",
+    r"better off (?:dead|without me)",
     r"(?:don'?t|do not) want to (?:be alive|live|exist|wake up)",
     r"no reason to (?:live|go on)",
     r"(?:hurt|hurting|harm|harming|cut|cutting|burn|burning) myself",
     r"self[- ]?harm\w*",
     r"overdos\w*",
-    r"(?:he|she|they|my [\w-]+(?: [\w-]+)?) (?:hits?|hit|beats?|beat|chokes?|choked|kicks?|kicked|hurts?|hurt) me",
+    r"(?:sav|stockpil|hoard|collect)(?:e|ed|es|ing)? (?:up )?(?:my |some |all my |all the |the )?(?:pills|tablets|meds|medication)",
+    r"(?:goodbye|suicide) (?:note|letter)s?",
+    r"(?:he|she|they|my [\w-]+(?: [\w-]+)?) (?:hits?|hit|beats?|beat|chokes?|choked|kicks?|kicked|hurts?|hurt) me(?! up\b)",
+    r"(?:grabbed|choked|strangled) me",
+    r"by the throat",
     r"abus(?:e|ed|es|ing|ive)",
     r"rap(?:e|ed)",
     r"molest\w*",
-    r"threaten\w* to (?:kill|hurt)",
+    r"threaten\w* to (?:kill|hurt|beat|stab|shoot|burn|break|put me in)",
     r"(?:not|(?:don'?t|do not|doesn'?t|does not|never) feel) safe (?:at home|with (?:him|her|them)|here|anymore)",
     r"in danger(?! of)",
     r"afraid (?:he|she|they)(?:'ll| will| might) (?:kill|hurt)",
 ]
+
+# Families of wording, each reviewed as a whole: who does what to whom.
+_OTHER = r"(?:he|she|they|someone|somebody|my [\w-]+(?: [\w-]+)?|his [\w-]+|her [\w-]+|and)"
+_AUX = r"(?:(?:did|does|has|had|would|will|keeps?|kept|still|always|sometimes|just|even|also|actually|often) )*"
+_CHILD = r"(?:the|my|our|his|her) (?:little |baby |youngest |eldest |oldest |older |younger )?(?:baby|babies|son|daughter|child|children|kids?|boy|girl|toddler|niece|nephew|cousin|brother|sister)"
+_TIER1 += [
+    r"(?:tak|end)(?:e|es|ing|ed)? my (?:own )?life",
+    r"(?:how|ways?) to (?:die|kill myself|end it|end my life|do it)(?! (?:of|laughing))",
+    r"painless way to die",
+    r"(?:pills|tablets|meds) (?:it )?(?:would|will|'d) take to (?:kill me|die|end it)",
+    r"(?:would|will|'d) take to kill me",
+    r"(?:planning|planned|plan) (?:out )?(?:how|when|where) (?:i'?d|i would|i will|i'?ll|to) (?:do it|die|end it|kill myself)",
+    # self-harm in any wording: the body as the target
+    r"(?:punch|punches|punching|punched|bang|banging|banged|hit|hitting) (?:my (?:own )?head|myself|the wall until)",
+    r"(?:head|fists?) (?:against|into) the (?:wall|door|floor|mirror)",
+    r"(?:scratch|scratching|pick|picking|claw|clawing)(?:es|ed)? (?:at )?my (?:skin|arms?|legs?|face)",
+    r"(?:until|till|til) (?:it|they|my \w+) (?:bleeds?|bled|blister)",
+    r"(?:starv(?:e|es|ed|ing)|punish(?:es|ed|ing)?) myself",
+    r"(?:on|onto|into|against) my (?:wrists?|arms?|skin|thighs?|legs?) on purpose",
+    r"(?:part|one) (?:of me )?(?:that|who) (?:cuts|burns|hurts me)",
+    r"(?:cut|cutting|cuts|burn|burning|burns|burned)(?: myself)? (?:again|deeper)",
+    # violence and control by others
+    _OTHER + r" " + _AUX + r"(?:slap|slaps|slapped|punch|punches|punched|shove|shoves|shoved|strangle|strangles|strangled|"
+    r"scratches and kicks|kicks and hits|spits? on|spat on) me",
+    _OTHER + r" " + _AUX + r"(?:hits?|hit|beats?|beat|kicks?|kicked|chokes?|choked|slaps?|slapped|punch(?:es|ed)?) me(?! up\b)",
+    r"(?:push|pushes|pushed|shove|shoves|shoved|threw|throws|dragg?ed|drags) me (?:down|into|against|across|over|off|out|by)",
+    r"(?:throws?|threw) (?:stuff|things|\w+) at me",
+    r"(?:by|pulled) my hair",
+    r"(?:locks?|locked|locking) (?:me|him|her|them) (?:in|up|out)",
+    r"(?:takes?|took|taking) my (?:phone|bank card|cards?|money|passport|keys) (?:and|so|away)",
+    r"(?:so hard|hard enough) (?:that )?(?:i |it )?(?:cracked|broke)",
+    r"(?:he|she|they) (?:cracked|broke) my",
+    r"(?:left|leaves|leaving) (?:\w+ )?(?:bruises|marks|welts)",
+    r"(?:carry|carries|carrying) (?:a|my) (?:knife|gun|blade|weapon)",
+    r"put (?:him|her|them) in the ground",
+    r"(?:gets?|got|getting) (?:you know, )?physical",
+    # threats
+    r"(?:said|says|told me|texted|messaged|swore|warned|screamed|yelled|threatened)(?: that)?(?: if [^.;!?]{0,60})?,? "
+    r"(?:he|she|they)(?:'ll|'d| will| would| is going to|'s going to| are going to|'re going to) (?:\w+ )?"
+    r"(?:kill|hurt|strangle|break|burn|beat|shoot|stab|put me in)",
+    r"(?:he|she|they)(?:'ll|'d| will| would| is going to|'s going to| are going to|'re going to) (?:\w+ )?"
+    r"(?:hurt|strangle|break my|burn my|beat me|shoot|stab|jump me) ?(?:me|my|us|him|her|them)?",
+    r"(?:i'?m|i am|you'?re) dead if",
+    r"(?:get|send|sending) (?:some )?(?:people|guys|friends|someone) to (?:jump|hurt|beat|attack)",
+    r"(?:post|share|send)(?:s|ed|ing)? (?:the|my) (?:pictures|photos|videos)",
+    r"(?:burn|burned|burnt) (?:my|the|our) house down",
+    r"(?:held|holding|waved|pulled) (?:up )?a (?:knife|gun|blade)",
+    # danger to others
+    r"(?:want|wants|wanted|wanna|thinking about|think about|thought about|picture|picturing|imagine|imagining|fantasi[sz]e about|planning|"
+    r"plan) (?:exactly )?(?:how i'?d |to )?(?:actually |really )?(?:hurting|hurt|stabbing|stab|poisoning|poison|shooting|shoot|"
+    r"strangling|smother|smothering|killing|kill(?! off| time| the (?:mood|vibe|part|critic)))(?! (?:off|time|myself|the (?:mood|vibe)))"
+    r" (?:him|her|them|my (?!inner|critic|part)\w+|his|the (?:guy|man|woman|baby|kids?))",
+    r"(?:i'?ll|i will|i'?m going to|i am going to|i'?d) (?:\w+ )?(?:hurt|stab|poison|shoot|smother) (?:him|her|them|my \w+|the \w+)",
+    r"(?:scared|afraid|terrified) (?:of what|that) i(?:'ll| will| might|'d| would) (?:do|snap|hurt|hit|lose it)",
+    r"afraid i'?ll (?:snap|hurt|hit)",
+    r"thoughts? (?:about|of) (?:hurting|poisoning|killing|stabbing|strangling|smothering|shooting) (?:him|her|them|my|someone|people)",
+    r"with (?:him|her|them) (?:still )?inside",
+    r"i (?:pushed|hit|slapped|punched|shoved|choked|grabbed) (?:my (?:girlfriend|boyfriend|wife|husband|partner|mum|mom|dad)|her|him) ",
+    # a child in danger
+    r"(?:shook|shake|shaking|smother|smothering|suffocat\w*) " + _CHILD,
+    r"(?:hit|hits|smack|smacks|smacked|beat|beats|belt|belted|whip|whipped|burn|burned) " + _CHILD,
+    r"(?:hurt|harm) my (?:son|daughter|baby|kids?|child)",
+    r"(?:touches|touched|touching) (?:her|him|them)(?=[,.;!?]| and| when| while| under| down| there|$)",
+    r"(?:hit|hits|smack|smacks|smacked|beat|beats) (?:the|my) (?:older|younger|little|eldest|youngest|baby) one",
+    r"(?:bruises|marks|welts) (?:all )?(?:over|on) (?:her|his|their) ",
+    r"(?:drives?|driving|drove) (?:the kids|my kids|them|the children)(?: \w+)? (?:drunk|high)",
+]
+
 _TIER2 = [
     r"hopeless\w*",
     r"no way out",
@@ -61,9 +146,42 @@ def _clean(text: str) -> str:
     return " ".join(text.lower().replace("\u2019", "'").split())
 
 
+# A clear statement said as its own denial ("I'd never hurt myself", "I'm not suicidal") or as a finished past ("I
+# used to cut, I haven't since") is no clear statement: it goes on to the meaning check, where such sentences are
+# reviewed look-alikes. Only the words just before the phrase count, so "I don't know why I hurt myself" still fires.
+_DENIAL = re.compile(
+    r"(?:\bnever|\bnot|n't|\bno longer|\bno (?:thoughts?|intention|plans?|urge|desire|wish) (?:of|to))"
+    r"(?: (?:ever|really|even|actually|going to|gonna|want to|wanna|be|been|feel|feeling|thinking of|thinking about|"
+    r"thought of|thought about|about|of|have|having|any thoughts of|anything like|do|try to))*\s*$"
+)
+_PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|a kid|a child|a teenager|at school)|\bas a (?:kid|child|teenager)\b"
+                   r"|\byears ago\b|\bin the past\b")
+_RESOLVED = re.compile(r"\b(?:not since|haven'?t (?:\w+ )*since|stopped|anymore|any more|behind me|long ago|years ago|"
+                       r"free of it|i'?m safe|i am safe|got help|no contact|left (?:him|her|them)|(?:has|have|had) (?:really )?"
+                       r"(?:softened|eased|calmed|settled|gone))\b")
+_AGAIN = re.compile(r"\b(?:still|again|lately|these days|this week|last night|recently)\b")
+_CLAUSE_END = re.compile(r"[.,;!?]|\bbut\b")
+
+
+def _denied(clean: str, m: re.Match) -> bool:
+    start = max((c.end() for c in _CLAUSE_END.finditer(clean, 0, m.start())), default=0)
+    before = clean[start : m.start()]
+    if _DENIAL.search(before):
+        return True
+    past = _PAST.search(before) or _PAST.search(clean[m.end() : m.end() + 40])
+    return bool(past) and bool(_RESOLVED.search(clean)) and not _AGAIN.search(clean)
+
+
 def clear_risk(text: str) -> bool:
     """A clear statement of self-harm, suicide, abuse or danger: always a safety hint."""
-    return bool(_T1.search(_clean(text)))
+    clean = _clean(text)
+    return any(not _denied(clean, m) for m in _T1.finditer(clean))
+
+
+def denied_risk(text: str) -> bool:
+    """A clear phrase that the partner denies or places in a finished past."""
+    clean = _clean(text)
+    return any(_denied(clean, m) for m in _T1.finditer(clean))
 
 
 def possible_risk(text: str) -> bool:
@@ -71,8 +189,103 @@ def possible_risk(text: str) -> bool:
     return bool(_T2.search(_clean(text)))
 
 
-def is_safety(text: str, model_says_safety: bool) -> bool:
-    return clear_risk(text) or (model_says_safety and possible_risk(text))
+# ---- by meaning ------------------------------------------------------------------------------------------------
+
+WINDOW_WORDS = 14  # speech to text may give long stretches without punctuation: those are read in windows
+MAX_SEGMENTS = 12  # keeps the decision well inside 30 ms on a busy 2-core machine
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\s+(?:but|and then|and so|so)\s+(?=i\b|i'|he\b|she\b|they\b|my\b)", re.I)
+
+
+def segments(text: str) -> list[str]:
+    """The turn's sentences (and overlapping windows of a long one), newest first, then the turn itself: a risk said
+    in one clause of a long turn must not be averaged away by the rest of it."""
+    words = text.split()
+    if not words:
+        return []
+    out: list[str] = []
+    for sentence in reversed([s.strip() for s in _SENTENCE.split(text) if s and s.strip()]):
+        w = sentence.split()
+        if len(w) <= WINDOW_WORDS + 4:
+            out.append(sentence)
+        else:
+            step = WINDOW_WORDS // 2
+            out += [" ".join(w[i : i + WINDOW_WORDS]) for i in reversed(range(0, len(w) - step, step))]
+    out = [s for s in dict.fromkeys(out) if len(s.split()) >= 3 or len(words) < 3]
+    whole = " ".join(words[-48:])
+    return (out[: MAX_SEGMENTS - 1] + [whole]) if whole not in out else out[:MAX_SEGMENTS]
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    risk: bool
+    category: str | None = None  # the kind of risk (safety_exemplars.RISK's keys), or None
+    source: str = ""  # "phrase" or "meaning"
+    score: float = 0.0  # risk similarity minus look-alike similarity, for the clause that decided
+    seconds: float = 0.0
+
+
+NO_RISK = SafetyVerdict(False)
+
+
+@dataclass(frozen=True)
+class MeaningConfig:
+    top_k: int = 2  # similarities averaged per side: one odd neighbour does not decide
+    min_similarity: float = 0.45  # a clause must be at least this close to a risk exemplar
+    margin: float = 0.02  # ...and closer to risk than to any look-alike by this much
+
+
+class SafetyCheck:
+    """The safety decision for one transcript: phrase list first, then meaning. Thread-safe, ~10 ms per turn."""
+
+    def __init__(self, embedder: SentenceEmbedder | None, config: MeaningConfig = MeaningConfig(),
+                 risk: dict[str, Sequence[str]] = RISK, safe: dict[str, Sequence[str]] = SAFE):
+        self._embedder, self.config = embedder, config
+        self._risk_cats = [c for c, texts in risk.items() for _ in texts]
+        if embedder is not None:
+            self._risk = embedder.embed([t for texts in risk.values() for t in texts])
+            self._safe = embedder.embed([t for texts in safe.values() for t in texts])
+
+    def assess(self, text: str) -> SafetyVerdict:
+        t0 = time.perf_counter()
+        if not text.strip():
+            return NO_RISK
+        if clear_risk(text):
+            return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0)
+        if self._embedder is None:
+            return SafetyVerdict(False, seconds=time.perf_counter() - t0)
+        score, category = self.meaning_score(text)
+        risk = score >= self.config.margin
+        return SafetyVerdict(risk, category if risk else None, "meaning" if risk else "", score, time.perf_counter() - t0)
+
+    def phrase_only(self, text: str) -> bool:
+        """The reviewed list alone (the check before meaning was added), for comparison."""
+        return clear_risk(text)
+
+    def meaning_score(self, text: str) -> tuple[float, str | None]:
+        """The best (risk minus look-alike) similarity over the turn's segments, and that segment's risk kind.
+        A clause the partner denies ("I would never hurt myself") is left out: embeddings barely see a "never"."""
+        parts = [p for p in segments(text) if not denied_risk(p)]
+        if not parts or self._embedder is None:
+            return -1.0, None
+        emb = self._embedder.embed(parts)
+        k = self.config.top_k
+        risk_sims, safe_sims = emb @ self._risk.T, emb @ self._safe.T
+        risk_top = np.sort(risk_sims, axis=1)[:, -k:].mean(axis=1)
+        safe_top = np.sort(safe_sims, axis=1)[:, -k:].mean(axis=1)
+        score = np.where(risk_top >= self.config.min_similarity, risk_top - safe_top, -1.0)
+        best = int(np.argmax(score))
+        return float(score[best]), self._risk_cats[int(np.argmax(risk_sims[best]))]
+
+    def _category(self, text: str) -> str | None:
+        if self._embedder is None:
+            return None
+        sims = self._embedder.embed(segments(text)) @ self._risk.T
+        return self._risk_cats[int(np.unravel_index(np.argmax(sims), sims.shape)[1])]
+
+
+def is_safety(text: str, model_says_safety: bool, verdict: SafetyVerdict | None = None) -> bool:
+    """The final word on a hint: the list, the meaning check, or the LLM backed by a softer phrase."""
+    return clear_risk(text) or bool(verdict and verdict.risk) or (model_says_safety and possible_risk(text))
 
 
 SAFETY_SUGGESTION = (
@@ -83,3 +296,20 @@ SAFETY_FOLLOW_UPS = (
     "Are you safe right now?",
     "Would it help to pause and breathe together for a moment?",
 )
+SAFETY_SUMMARY = "It sounds like you are carrying something very heavy right now."
+CATEGORY_LABELS = {
+    "suicidal_ideation": "They may be thinking of ending their life.",
+    "plan_or_preparation": "They may be preparing to end their life.",
+    "self_harm": "They may be hurting themselves.",
+    "abuse_or_violence": "Someone may be hurting them.",
+    "threat_by_others": "Someone may be threatening them.",
+    "danger_to_others": "Someone else may be in danger.",
+    "child_at_risk": "A child may be in danger.",
+}
+_ANY_DANGER = "They may be in danger."
+ALERT_MAX = max(len(x) for x in (*CATEGORY_LABELS.values(), _ANY_DANGER)) + 1 + len(SAFETY_SUGGESTION)
+
+
+def alert_suggestion(category: str | None) -> str:
+    """The facilitator's safety move, led by what the check heard (a guess: the facilitator asks, never assumes)."""
+    return f"{CATEGORY_LABELS.get(category or '', _ANY_DANGER)} {SAFETY_SUGGESTION}"

@@ -98,3 +98,88 @@ def test_more_clear_risks(text):
 )
 def test_everyday_idioms_are_not_clear_risk(text):
     assert not clear_risk(text)
+
+
+# ---- the cases, and denials ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Everyone would be better off without me.",
+    "I've been saving my pills.",
+    "He grabbed me by the throat.",
+    "I wrote a goodbye letter to my kids last night.",
+    "my stepdad slapped me again when mum was out",
+    "She said if I tell anyone she'll hurt my little brother.",
+    "I keep picturing stabbing him while he sleeps.",
+    "I shook the baby because she would not stop crying.",
+    "i bang my head against the wall until it stops",
+    "There's a part of me that wants to kill myself.",
+])
+def test_the_list_catches_wordings_people_use(text):
+    assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My friend hits me up every weekend.",
+    "I'm going to die if I don't get a coffee.",
+    "This commute is killing me.",
+    "A protector that wants to kill off my inner critic.",
+    "I'd never hurt myself, I just feel flat.",
+    "To be clear, I'm not suicidal, just frustrated.",
+    "I used to cut myself as a teenager but I stopped years ago.",
+    "I don't have any thoughts of harming myself.",
+    "I broke my wrist skateboarding.",
+])
+def test_the_list_does_not_fire_on_look_alikes_and_denials(text):
+    assert not clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I don't know why I hurt myself.",  # a "don't" that does not deny the act
+    "I'm not going to lie, I want to kill myself.",  # a denial in another clause
+    "I used to cut myself and lately I do it again.",  # the past came back
+])
+def test_denials_only_count_for_the_phrase_they_deny(text):
+    assert clear_risk(text)
+
+
+# ---- by meaning, with the real embedding model --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def check():
+    from coach.config import DEFAULT_MODELS_DIR
+    from coach.embed import OnnxEmbedder
+    from coach.errors import ModelsMissingError
+    from coach import modelstore
+    from coach.safety import SafetyCheck
+
+    try:
+        _, folder = modelstore.resolve(DEFAULT_MODELS_DIR, "embed")
+    except ModelsMissingError as e:
+        pytest.skip(f"embedding model not installed ({e})")
+    return SafetyCheck(OnnxEmbedder(folder))
+
+
+@pytest.mark.parametrize("text", [
+    "I don't think I'll still be around when spring comes.",
+    "I've given my cat to my neighbour so she'll be looked after when I'm gone.",
+])
+def test_indirect_danger_is_found_by_meaning(check, text):
+    verdict = check.assess(text)
+    assert verdict.risk and verdict.source == "meaning", verdict
+
+
+@pytest.mark.parametrize("text", [
+    "My grandmother died last spring and I still miss her every day.",
+    "I'm dead tired after this week, honestly.",
+    "A part of me feels so small and ashamed when my dad shouts.",
+    "I'm dying to see the new film everyone talks about.",
+])
+def test_grief_idioms_and_parts_are_not_danger(check, text):
+    assert not check.assess(text).risk
+
+
+def test_the_decision_is_fast_even_for_a_long_turn(check):
+    long_turn = " ".join(["and then I went to the shop and talked with my sister about the weekend"] * 12)
+    check.assess(long_turn)
+    times = [check.assess(long_turn).seconds for _ in range(5)]
+    assert sorted(times)[2] < 0.05, times  # 30 ms is the goal on an idle machine; tests share the cores

@@ -126,3 +126,41 @@ def test_unknown_mode_is_a_clear_error():
         PipelineConfig().for_mode("fastest")
     assert not PipelineConfig().for_mode("streaming-no-speculative").speculative
     assert PipelineConfig().for_mode("streaming-no-speculative").tight_stt
+
+
+# ---- the safety alert ------------------------------------------------------------------------------------------
+
+RISK_TEXT = "Honestly everyone would be so much better off without me around."
+
+
+def test_a_safety_alert_comes_before_the_hint_and_the_hint_is_a_safety_hint():
+    from coach.events import SafetyAlert
+
+    p, _, _ = make({300: RISK_TEXT})
+    events = run(p, np.concatenate([quiet(0.5), tone(3.0, 300), quiet(1.5)]))
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.count("SafetyAlert") == 1, "one alert per turn, even with a speculative and a final pass"
+    alert = next(e for e in events if isinstance(e, SafetyAlert))
+    ready = next(e for e in events if isinstance(e, HintReady))
+    assert kinds.index("SafetyAlert") < kinds.index("HintStarted") and alert.t <= ready.t_ready
+    assert alert.hint.priority == "safety" and alert.source == "phrase"
+    assert ready.hint.priority == "safety", "the LLM's own hint for that turn is a safety hint too"
+
+
+def test_a_speculative_alert_stays_when_the_partner_goes_on_speaking():
+    """The danger was heard in a pause: the alert is shown at once, whatever the turn becomes."""
+    from coach.events import SafetyAlert
+
+    p, _, _ = make({300: RISK_TEXT, 500: TEXT_B})
+    audio = np.concatenate([quiet(0.5), tone(3.0, 300), quiet(0.4), tone(2.0, 500), quiet(1.5)])
+    events = run(p, audio)
+    alerts = [e for e in events if isinstance(e, SafetyAlert)]
+    assert alerts and alerts[0].t < 3.5 + 0.4 + 0.5, "shown during the pause, before the partner went on"
+
+
+def test_ordinary_turns_raise_no_alert():
+    from coach.events import SafetyAlert
+
+    p, _, _ = make({300: TEXT_A})
+    events = run(p, np.concatenate([quiet(0.5), tone(3.0, 300), quiet(1.5)]))
+    assert not [e for e in events if isinstance(e, SafetyAlert)]
