@@ -229,9 +229,11 @@ NO_RISK = SafetyVerdict(False)
 
 @dataclass(frozen=True)
 class MeaningConfig:
-    top_k: int = 2  # similarities averaged per side: one odd neighbour does not decide
-    min_similarity: float = 0.45  # a clause must be at least this close to a risk exemplar
-    margin: float = 0.02  # ...and closer to risk than to any look-alike by this much
+    # Chosen on tests/data/safety_eval.jsonl (2026-12-02, `coach bench --safety`): a miss costs far more than a false
+    # alarm, so the margin sits where recall is highest before false alarms climb steeply.
+    top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
+    min_similarity: float = 0.35  # a clause must be at least this close to risk exemplars
+    margin: float = 0.03  # ...and closer to risk than to the look-alikes by this much
 
 
 class SafetyCheck:
