@@ -1,5 +1,6 @@
-"""The coach as a LiveKit participant: listens only to the consenting partner's microphone, and sends hints and
-transcript lines only to the facilitator, as text streams on `coach.hint` and `coach.transcript`."""
+"""The coach as a LiveKit participant: listens only to the consenting partner's microphone, and sends hints,
+transcript lines and the parts map only to the facilitator, as text streams on `coach.hint`, `coach.transcript` and
+`coach.parts`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coach.config import Settings
-from coach.events import Event, HintFailed, HintPartial, HintReady, HintStarted, Transcript
+from coach.events import Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
 from coach.live import LiveSession
+from coach.parts import PartsMap
 from coach.runtime import Models
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ log = logging.getLogger("coach.room")
 
 TOPIC_HINT = "coach.hint"
 TOPIC_TRANSCRIPT = "coach.transcript"
+TOPIC_PARTS = "coach.parts"
 
 
 def partial_payload(ev: HintPartial) -> dict:
@@ -39,6 +42,18 @@ def hint_payload(ev: HintReady) -> dict:
     }
 
 
+def alert_payload(ev: SafetyAlert) -> dict:
+    """A safety card of its own (the LLM's hint for the turn follows as another card)."""
+    return {
+        "id": f"alert-{ev.turn_id}",
+        **ev.hint.model_dump(),
+        "turn_ids": [ev.turn_id],
+        "latencies": {"speech_to_hint_s": round(ev.speech_to_alert_s, 3)},
+        "alert": True,
+        "partial": False,
+    }
+
+
 class CoachParticipant:
     """One session's coach. Every failure stays inside this object: the server and other sessions go on."""
 
@@ -49,6 +64,7 @@ class CoachParticipant:
         self._room = None
         self._live: LiveSession | None = None
         self._audio_task: asyncio.Task | None = None
+        self._parts: PartsMap | None = PartsMap()  # this session's parts map: memory only, dropped at aclose
         self._consented = session.consented_at is not None
         self.paused = False
         self.state = "starting"
@@ -78,6 +94,7 @@ class CoachParticipant:
             log.exception("session %s: the coach could not join the room", self.session.id)
 
     async def aclose(self) -> None:
+        self._parts = None  # the session is over: its parts map goes with it
         if self._audio_task:
             self._audio_task.cancel()
         if self._live:
@@ -194,6 +211,10 @@ class CoachParticipant:
         if isinstance(ev, Transcript):
             await self._send(TOPIC_TRANSCRIPT, {"turn_id": ev.turn_id, "text": ev.text, "t_start": round(ev.t_start, 2),
                                                 "t_end": round(ev.t_end, 2)})
+            if self._parts is not None and self._parts.update(ev.turn_id, ev.text):
+                await self._send(TOPIC_PARTS, {"turn_id": ev.turn_id, "parts": self._parts.snapshot()})
+        elif isinstance(ev, SafetyAlert):
+            await self._send(TOPIC_HINT, alert_payload(ev))
         elif isinstance(ev, HintStarted):
             await self._set_state("thinking")
         elif isinstance(ev, HintPartial):

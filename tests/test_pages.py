@@ -526,6 +526,167 @@ def test_coach_state_indicator(facilitator):
         expect(state).to_have_text(label)
 
 
+# ---- 4b. facilitator: parts map and session notes ---------------------------------------------------------------
+
+
+def parts_payload(turn_id: int = 3, **first) -> dict:
+    critic = {"id": 1, "name": "my inner critic", "role": "manager", "role_label": "guess: manager",
+              "role_confidence": "medium", "role_cues": ["critic", "should"], "first_turn": 1, "last_turn": 3,
+              "latest": "It says I should have finished by now.", "mentions": 2}
+    girl = {"id": 2, "name": "the little girl inside", "role": "exile", "role_label": "guess: exile",
+            "role_confidence": "low", "role_cues": ["little", "alone"], "first_turn": 2, "last_turn": 2,
+            "latest": "The little girl inside feels alone.", "mentions": 1}
+    return {"turn_id": turn_id, "parts": [critic | first, girl]}
+
+
+def test_parts_map_shows_each_part_with_its_role_as_a_guess(facilitator):
+    page, _ = facilitator
+    panel = page.get_by_role("region", name=re.compile("Parts map"))
+    expect(panel).to_contain_text("Parts your partner speaks of appear here")
+    render(page, "renderTranscript", {"turn_id": 3, "text": "It says I should have finished by now.",
+                                      "t_start": 125.0, "t_end": 128.0})
+    render(page, "renderParts", parts_payload())
+    parts = page.locator("#parts .part")
+    expect(parts).to_have_count(2)
+    critic = parts.nth(0)
+    expect(critic.locator(".part-name")).to_have_text("my inner critic")
+    expect(critic.locator(".part-role")).to_have_text("guess: manager")
+    expect(critic.locator(".part-latest")).to_have_text("It says I should have finished by now.")
+    expect(critic).to_contain_text("mentioned 2×")
+    expect(critic).to_contain_text("last at 2:05")
+    expect(critic).to_have_class(re.compile(r"\bis-recent\b"))  # spoken of in the latest turn
+    expect(parts.nth(1)).not_to_have_class(re.compile(r"\bis-recent\b"))
+    expect(parts.nth(1).locator(".part-role")).to_have_text("guess: exile")
+    assert "guess" in critic.locator(".part-role").get_attribute("title")
+    expect(panel.locator(".empty")).to_be_hidden()
+
+    # every update replaces the whole list
+    render(page, "renderParts", {"turn_id": 4, "parts": [
+        {"id": 1, "name": "my inner critic", "role": "unclear", "latest": "It went quiet.", "last_turn": 4},
+        {"id": 3, "name": "the part that wants to hide", "role": "made-up", "latest": "Part of me wants to hide."},
+    ]})
+    expect(parts).to_have_count(2)
+    expect(parts.nth(0).locator(".part-role")).to_have_text("guess: not yet clear")
+    expect(parts.nth(0).locator(".part-latest")).to_have_text("It went quiet.")
+    expect(parts.nth(1).locator(".part-name")).to_have_text("the part that wants to hide")
+    expect(parts.nth(1).locator(".part-role")).to_have_text("guess: not yet clear")  # an unknown role is no role
+    render(page, "renderParts", {"turn_id": 5, "parts": []})
+    expect(parts).to_have_count(0)
+    expect(panel.locator(".empty")).to_be_visible()
+
+
+def test_parts_map_is_heard_from_the_coach_only(facilitator):
+    page, _ = facilitator
+    send = """async ([identity, payload]) => {
+        const reader = {readAll: async () => JSON.stringify(payload)};
+        await window.nbpFacilitator.streamHandlers['coach.parts'](reader, {identity});
+    }"""
+    coach = page.evaluate("() => fetch('/api/sessions/' + new URLSearchParams(location.hash.slice(1)).get('sid'))"
+                          ".then(r => r.json()).then(s => s.coach_identity)")
+    page.evaluate(send, ["partner-someone", parts_payload(name="forged part")])
+    expect(page.locator("#parts .part")).to_have_count(0)
+    page.evaluate(send, [coach, parts_payload()])
+    expect(page.locator("#parts .part")).to_have_count(2)
+
+
+def test_parts_text_is_never_html(facilitator):
+    page, log = facilitator
+    evil = "<img src=x onerror=alert(1)>"
+    render(page, "renderParts", {"turn_id": 1, "parts": [
+        {"id": evil, "name": evil, "role": "manager\" onclick=\"alert(1)", "role_cues": [evil], "latest": evil,
+         "last_turn": 1, "mentions": 1}]})
+    part = page.locator("#parts .part")
+    expect(part.locator(".part-name")).to_have_text(evil)
+    expect(part.locator(".part-latest")).to_have_text(evil)
+    expect(part.locator(".part-role")).to_have_text("guess: not yet clear")
+    assert part.locator(".part-role").get_attribute("class") == "part-role role-unclear"
+    assert page.locator("#parts img, #parts [onclick]").count() == 0
+    page.wait_for_timeout(200)
+    assert log.dialogs == []
+
+
+def _session_for_notes(page):
+    render(page, "renderTranscript", {"turn_id": 1, "text": "My inner critic was loud all week.",
+                                      "t_start": 65.0, "t_end": 68.0})
+    render(page, "renderTranscript", {"turn_id": 2, "text": "The little girl inside feels alone.",
+                                      "t_start": 70.0, "t_end": 73.0})
+    render(page, "renderHint", hint(id="h1", summary="A critic part has been loud all week.", turn_ids=[1]))
+    render(page, "renderHint", {"id": "h2", "partial": True, "summary": "Half-written hint"})  # never finished
+    render(page, "renderHint", {"id": "h3", "partial": True, "summary": "Withdrawn hint"})
+    render(page, "renderHint", {"id": "h3", "partial": False, "withdrawn": True})
+    render(page, "renderParts", parts_payload(turn_id=2))
+
+
+def _download(page, button_name: str) -> tuple[str, str]:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button_name).click()
+    download = info.value
+    return download.suggested_filename, Path(download.path()).read_text(encoding="utf-8")
+
+
+def test_session_notes_download_as_markdown_and_json(facilitator):
+    page, log = facilitator
+    notes_bar = page.locator(".notes-bar")
+    expect(notes_bar.get_by_text("Notes are built in this browser; nothing is saved on the server.")).to_be_visible()
+    expect(notes_bar.get_by_role("button", name="Download notes as Markdown")).to_be_visible()
+    _session_for_notes(page)
+    requests_before = len(log.requests)
+
+    name, markdown = _download(page, "Download notes as Markdown")
+    assert re.fullmatch(r"session-notes-\d{4}-\d\d-\d\d-\d{4}\.md", name)
+    assert markdown.startswith("# Session notes\n")
+    assert "nothing was saved on the server" in markdown
+    assert "- 1:05 My inner critic was loud all week." in markdown
+    assert "- 1:10 The little girl inside feels alone." in markdown
+    assert "Summary: A critic part has been loud all week." in markdown
+    assert "You could ask: How do you feel toward that part?" in markdown
+    assert "Half-written" not in markdown, markdown  # only hints shown in full
+    assert "Withdrawn" not in markdown, markdown
+    assert "**my inner critic**: guess: manager" in markdown
+    assert "**the little girl inside**: guess: exile" in markdown
+    assert "Latest: It says I should have finished by now." in markdown
+
+    name, text = _download(page, "Download notes as JSON")
+    assert name.endswith(".json")
+    notes = json.loads(text)
+    assert notes["kind"] == "nobadparts-session-notes"
+    assert notes["session_id"] == page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('sid')")
+    assert [(line["turn_id"], line["text"]) for line in notes["transcript"]] == [
+        (1, "My inner critic was loud all week."), (2, "The little girl inside feels alone.")]
+    assert [h["summary"] for h in notes["hints"]] == ["A critic part has been loud all week."]
+    assert notes["hints"][0]["follow_ups"] == ["How do you feel toward that part?", "What does it want you to know?"]
+    assert [(p["name"], p["role"]) for p in notes["parts"]] == [("my inner critic", "manager"),
+                                                                ("the little girl inside", "exile")]
+    assert len(log.requests) == requests_before, "building the notes must not touch the network"
+
+
+def test_session_notes_keep_partner_text_out_of_markup(facilitator):
+    page, _ = facilitator
+    evil = "<img src=x onerror=alert(1)> [link](http://example.com) *bold*"
+    render(page, "renderTranscript", {"turn_id": 1, "text": evil, "t_start": 1.0, "t_end": 2.0})
+    _, markdown = _download(page, "Download notes as Markdown")
+    assert not re.search(r"(?<!\\)[<\[*]", markdown.split("## Transcript", 1)[1].split("## Hints")[0]), markdown
+    assert r"\<img src=x onerror=alert(1)\> \[link\](http://example.com) \*bold\*" in markdown
+    _, text = _download(page, "Download notes as JSON")
+    assert json.loads(text)["transcript"][0]["text"] == evil  # JSON keeps the words exactly
+
+
+def test_ending_the_session_clears_the_parts_map_and_keeps_the_notes_downloadable(facilitator):
+    page, _ = facilitator
+    _session_for_notes(page)
+    expect(page.locator("#parts .part")).to_have_count(2)
+    page.get_by_role("button", name="End session").click()  # the confirm dialog is accepted
+    expect(page.get_by_role("heading", name="The session has ended")).to_be_visible()
+    assert page.locator("#parts .part").count() == 0
+    expect(page.locator("#ended").get_by_text("Notes are built in this browser; nothing is saved on the server.")
+           ).to_be_visible()
+    _, markdown = _download(page, "Download notes as Markdown")
+    assert "**my inner critic**: guess: manager" in markdown and "My inner critic was loud all week." in markdown
+    page.reload()  # nothing survives the page: no notes to offer
+    expect(page.get_by_role("heading", name="The session has ended")).to_be_visible()
+    expect(page.locator("#ended-notes")).to_be_hidden()
+
+
 # ---- 5. facilitator controls ----------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
-// Facilitator view: partner's video, own camera, the coach's hints (newest on top) and the partner's transcript.
-// Hints and transcript lines arrive as LiveKit text streams from the coach participant, to this participant only.
+// Facilitator view: partner's video, own camera, the coach's hints (newest on top), the partner's transcript and the
+// parts map. Hints, transcript lines and the parts map arrive as LiveKit text streams from the coach participant, to
+// this participant only. Session notes are built from what this page received, in this browser, only on click.
 import {
   $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, livekit, mediaProblem, showMessage, signalingUrl,
   wireCall, wireCopy,
@@ -7,6 +8,14 @@ import {
 
 const MAX_HINTS = 50;
 const MAX_LINES = 300;
+const MAX_PARTS = 40;
+const MAX_NOTE_LINES = 5000; // kept for the notes (the page shows the last MAX_LINES)
+const ROLE_LABELS = {
+  manager: 'guess: manager',
+  firefighter: 'guess: firefighter',
+  exile: 'guess: exile',
+  unclear: 'guess: not yet clear',
+};
 const STATE_LABELS = {
   starting: 'Coach starting…',
   waiting: 'Coach waiting for your partner',
@@ -36,6 +45,9 @@ const ui = {
   hints: $('#hints'),
   safetyBanner: $('#safety-banner'),
   safetyText: $('#safety-text'),
+  parts: $('#parts'),
+  partsEmpty: $('#parts-empty'),
+  endedNotes: $('#ended-notes'),
 };
 
 let session = null; // the API's view of this session
@@ -75,6 +87,7 @@ function renderHint(payload) {
   let entry = hintCards.get(id);
   if (entry?.final) return; // a late partial never overwrites a finished hint
   if (payload.withdrawn === true) {
+    notes.hints.delete(id);
     entry?.node.remove();
     hintCards.set(id, { node: null, final: true }); // remembered, so that a late partial stays ignored
     if (safetyHintId === id) hideSafety();
@@ -95,6 +108,7 @@ function renderHint(payload) {
   }
   entry.data = data;
   entry.final = !partial;
+  if (entry.final) noteHint(id, data);
   const safety = !partial && data.priority === 'safety';
   fillHint(entry.node, id, data, { partial, safety });
   if (safety) showSafety(id, data);
@@ -185,16 +199,174 @@ function renderTranscript(payload) {
   if (key !== null) line.dataset.turnId = key;
   line.replaceChildren(el('time', null, clock(payload.t_start)), document.createTextNode(words));
   if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+  noteTranscript(key, payload, words);
+}
+
+// ---- parts map ----------------------------------------------------------------------------------------------
+
+/** A coach.parts entry with only the fields and kinds of value the page uses. */
+function cleanPart(part) {
+  const number = (v) => (Number.isFinite(Number(v)) && v !== null && v !== '' ? Number(v) : null);
+  return {
+    id: String(part.id ?? ''),
+    name: text(part.name),
+    role: Object.hasOwn(ROLE_LABELS, part.role) ? part.role : 'unclear',
+    role_cues: Array.isArray(part.role_cues) ? part.role_cues.map(text).filter(Boolean).slice(0, 4) : [],
+    latest: text(part.latest) ?? '',
+    first_turn: number(part.first_turn),
+    last_turn: number(part.last_turn),
+    mentions: number(part.mentions),
+  };
+}
+
+/**
+ * Renders a coach.parts payload {turn_id, parts: [...]}: each update replaces the whole list. The role is always
+ * shown as the coach's guess; the parts spoken of in the latest turn are marked.
+ */
+function renderParts(payload) {
+  if (!payload || typeof payload !== 'object' || !Array.isArray(payload.parts)) return;
+  const parts = payload.parts.filter((p) => p && typeof p === 'object').map(cleanPart).filter((p) => p.name);
+  notes.parts = parts;
+  const turn = payload.turn_id === undefined || payload.turn_id === null ? null : Number(payload.turn_id);
+  const items = parts.slice(0, MAX_PARTS).map((part) => partItem(part, part.last_turn !== null && part.last_turn === turn));
+  ui.parts.replaceChildren(ui.partsEmpty, ...items);
+}
+
+function partItem(part, recent) {
+  const node = el('li', `part${recent ? ' is-recent' : ''}`);
+  node.dataset.partId = part.id;
+  const head = el('div', 'part-head');
+  const role = el('span', `part-role role-${part.role}`, ROLE_LABELS[part.role]);
+  role.title = 'The coach\'s guess from the words your partner used'
+    + (part.role_cues.length ? ` (${part.role_cues.join(', ')})` : '') + ': not a finding. Stay curious with your partner.';
+  head.append(el('span', 'part-name', part.name), role);
+  node.append(head);
+  if (part.latest) node.append(el('p', 'part-latest', part.latest));
+  const when = part.last_turn === null ? null : notes.transcript.get(String(part.last_turn));
+  const meta = [part.mentions ? `mentioned ${part.mentions}×` : null, when ? `last at ${clock(when.t_start)}` : null]
+    .filter(Boolean).join(' · ');
+  if (meta) node.append(el('p', 'part-meta', meta));
+  return node;
+}
+
+function clearParts() {
+  ui.parts.replaceChildren(ui.partsEmpty);
+}
+
+// ---- session notes: built here from what the page received, downloaded only on click ------------------------
+
+const notes = { transcript: new Map(), hints: new Map(), parts: [] };
+let noteSeq = 0; // keys for transcript lines that came without a turn id
+
+function noteTranscript(key, payload, words) {
+  const number = (v) => (Number.isFinite(Number(v)) && v !== null ? Number(v) : null);
+  notes.transcript.set(key ?? `n${noteSeq++}`, {
+    turn_id: number(payload.turn_id), t_start: number(payload.t_start), t_end: number(payload.t_end), text: words,
+  });
+  for (const old of [...notes.transcript.keys()].slice(0, Math.max(0, notes.transcript.size - MAX_NOTE_LINES))) {
+    notes.transcript.delete(old);
+  }
+}
+
+function noteHint(id, data) {
+  const seconds = Number(data.latencies?.speech_to_hint_s);
+  notes.hints.set(id, {
+    id,
+    priority: data.priority === 'safety' ? 'safety' : 'normal',
+    summary: text(data.summary),
+    suggestion: text(data.suggestion),
+    follow_ups: Array.isArray(data.follow_ups) ? data.follow_ups.map(text).filter(Boolean) : [],
+    reminder: text(data.reminder),
+    turn_ids: Array.isArray(data.turn_ids) ? data.turn_ids.map(Number).filter(Number.isFinite) : [],
+    speech_to_hint_s: Number.isFinite(seconds) ? seconds : null,
+  });
+}
+
+function hasNotes() {
+  return notes.transcript.size > 0 || notes.hints.size > 0 || notes.parts.length > 0;
+}
+
+/** Everything the notes hold, as one plain object (the JSON download). */
+function notesData(now = new Date()) {
+  return {
+    kind: 'nobadparts-session-notes',
+    version: 1,
+    session_id: session?.session_id ?? null,
+    downloaded_at: now.toISOString(),
+    note: 'Built in the facilitator\'s browser from what the coach sent; nothing was saved on the server.',
+    transcript: [...notes.transcript.values()],
+    hints: [...notes.hints.values()],
+    parts: notes.parts,
+  };
+}
+
+/** Text from the partner or the model, safe inside Markdown: one line, no markup, no HTML. */
+function md(value) {
+  return String(value ?? '').replace(/\s+/g, ' ').trim().replace(/[\\`*_[\]<>|~]/g, '\\$&');
+}
+
+function notesMarkdown(now = new Date()) {
+  const data = notesData(now);
+  const lines = ['# Session notes', '', `Downloaded ${now.toLocaleString()}.`,
+    'Built in this browser from what the coach sent; nothing was saved on the server.', '', '## Transcript', ''];
+  if (!data.transcript.length) lines.push('_Nothing was transcribed._');
+  for (const line of data.transcript) lines.push(`- ${line.t_start === null ? '' : `${clock(line.t_start)} `}${md(line.text)}`);
+  lines.push('', '## Hints', '');
+  if (!data.hints.length) lines.push('_No hints._');
+  data.hints.forEach((hint, i) => {
+    lines.push(`### ${i + 1}. ${hint.priority === 'safety' ? 'Safety hint' : 'Hint'}`
+      + (hint.turn_ids.length ? ` (after turn ${hint.turn_ids.join(', ')})` : ''), '');
+    if (hint.summary) lines.push(`- Summary: ${md(hint.summary)}`);
+    if (hint.suggestion) lines.push(`- Suggestion: ${md(hint.suggestion)}`);
+    for (const question of hint.follow_ups) lines.push(`- You could ask: ${md(question)}`);
+    if (hint.reminder) lines.push(`- Reminder: ${md(hint.reminder)}`);
+    lines.push('');
+  });
+  lines.push('## Parts map', '', 'Roles are the coach\'s guesses from the words used, not findings.', '');
+  if (!data.parts.length) lines.push('_No parts were spoken of._');
+  for (const part of data.parts) {
+    const cues = part.role_cues.length ? ` (from: ${part.role_cues.map(md).join(', ')})` : '';
+    const seen = part.mentions ? `, mentioned ${part.mentions}×` : '';
+    lines.push(`- **${md(part.name)}**: ${ROLE_LABELS[part.role]}${cues}${seen}`);
+    if (part.latest) lines.push(`  - Latest: ${md(part.latest)}`);
+  }
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function download(filename, type, content) {
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const link = Object.assign(document.createElement('a'), { href: url, download: filename });
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function downloadNotes(kind) {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}`;
+  if (kind === 'json') {
+    download(`session-notes-${stamp}.json`, 'application/json', `${JSON.stringify(notesData(now), null, 2)}\n`);
+  } else {
+    download(`session-notes-${stamp}.md`, 'text/markdown;charset=utf-8', notesMarkdown(now));
+  }
+}
+
+for (const button of document.querySelectorAll('[data-notes]')) {
+  button.addEventListener('click', () => downloadNotes(button.dataset.notes));
 }
 
 // The text-stream handlers registered with LiveKit, by topic: only the coach participant's messages are rendered.
 const streamHandlers = {
   'coach.hint': fromCoach(renderHint),
   'coach.transcript': fromCoach(renderTranscript),
+  'coach.parts': fromCoach(renderParts),
 };
 
 // Test hooks: the LiveKit handlers call exactly these functions.
-window.nbpFacilitator = { renderHint, renderTranscript, setCoachState, streamHandlers };
+window.nbpFacilitator = { renderHint, renderTranscript, renderParts, setCoachState, streamHandlers };
 
 // ---- page state ---------------------------------------------------------------------------------------------
 
@@ -228,6 +400,8 @@ function showEnded() {
   ui.pause.hidden = true;
   ui.end.hidden = true;
   $('#ended').hidden = false;
+  clearParts(); // the parts map ends with the session; the notes stay until this page is left
+  ui.endedNotes.hidden = !hasNotes();
   setCoachState('offline');
   if (session) {
     sessionStorage.removeItem(`nbp.invite.${session.session_id}`);
