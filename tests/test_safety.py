@@ -183,3 +183,9 @@ def test_the_decision_is_fast_even_for_a_long_turn(check):
     check.assess(long_turn)
     times = [check.assess(long_turn).seconds for _ in range(5)]
     assert sorted(times)[2] < 0.05, times  # 30 ms is the goal on an idle machine; tests share the cores
+
+
+def test_preparations_with_someone_elses_pills_and_burns_on_purpose():
+    assert clear_risk("I've been stockpiling my mum's painkillers.")
+    assert clear_risk("I held the lighter to my arm on purpose.")
+    assert not clear_risk("I broke the old iron on purpose so we'd buy a new one.")
