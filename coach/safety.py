@@ -230,10 +230,11 @@ NO_RISK = SafetyVerdict(False)
 
 @dataclass(frozen=True)
 class MeaningConfig:
-    # Chosen on tests/data/safety_eval.jsonl (2026-12-02, `coach bench --safety`): a miss costs far more than a false
-    # alarm, so the margin sits where recall is highest before false alarms climb steeply.
+    # Chosen with `coach bench --safety tests/data/safety_eval.jsonl` and real client turns (counseling-dev,
+    # 2026-12-02): a floor of 0.35 gave 97.3% recall but flagged 38% of ordinary emotional-support turns, and a card on
+    # every third turn is one nobody reads. 0.45: recall 94.7%, false alarms 8.2%, 13.8% of client turns.
     top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
-    min_similarity: float = 0.35  # a clause must be at least this close to risk exemplars
+    min_similarity: float = 0.45  # a clause must be at least this close to risk exemplars
     margin: float = 0.03  # ...and closer to risk than to the look-alikes by this much
 
 

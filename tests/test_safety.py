@@ -178,11 +178,14 @@ def test_grief_idioms_and_parts_are_not_danger(check, text):
     assert not check.assess(text).risk
 
 
-def test_the_decision_is_fast_even_for_a_long_turn(check):
-    long_turn = " ".join(["and then I went to the shop and talked with my sister about the weekend"] * 12)
-    check.assess(long_turn)
-    times = [check.assess(long_turn).seconds for _ in range(5)]
-    assert sorted(times)[2] < 0.05, times  # 30 ms is the goal on an idle machine; tests share the cores
+def test_a_long_turn_is_read_in_a_bounded_number_of_clauses():
+    """What keeps the decision inside 30 ms however long the turn (the time itself: `coach bench --safety`)."""
+    from coach.safety import MAX_SEGMENTS, segments
+
+    long_turn = " ".join(["and then I went to the shop and talked with my sister about the weekend"] * 40)
+    parts = segments(long_turn + " and honestly I have been saving my pills")
+    assert len(parts) <= MAX_SEGMENTS
+    assert any("saving my pills" in p for p in parts), "the newest words are always read"
 
 
 def test_preparations_with_someone_elses_pills_and_burns_on_purpose():
