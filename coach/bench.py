@@ -185,9 +185,13 @@ def padded(audio: np.ndarray) -> np.ndarray:
 def fresh_cache(models: Models) -> None:
     """Leave the LLM's KV cache holding the system prompt only, as at the start of a live session: otherwise
     a clip replayed in a second mode would find its own words already cached."""
-    from coach.hints import Conversation, draft_grammar
+    from coach.hints import SUMMARY_EXAMPLES, SUMMARY_SYSTEM_PROMPT, Conversation, draft_grammar, summary_grammar
 
-    models.chat.chat(Conversation().messages("(silence)"), grammar=draft_grammar(), max_tokens=1)
+    if getattr(models, "moves", None) is not None:  # the combined hint writer's prompt (see build_pipeline)
+        conversation, grammar = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES), summary_grammar()
+    else:
+        conversation, grammar = Conversation(), draft_grammar()
+    models.chat.chat(conversation.messages("(silence)"), grammar=grammar, max_tokens=1)
 
 
 def run_clip(models: Models, settings: Settings, clip: Clip, mode: str, audio: np.ndarray) -> ClipResult:

@@ -159,10 +159,14 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @click.option("--safety", "safety_set", type=click.Path(dir_okay=False, path_type=Path),
               help="Instead: score the safety check on a labelled JSON-lines set (recall, false alarms, time).")
 @click.option("--whisper", is_flag=True, help="With --safety: also voice the set (or read --corpus) and score what Whisper hears.")
+@click.option("--quality", is_flag=True,
+              help="Instead: hint quality (grounding, addressing, echo, variety, labels) per installed LLM, before "
+                   "(LLM alone) and after (LLM summary + IFS move library), on the built-in corpus and --corpus.")
+@click.option("--text-only", is_flag=True, help="With --quality: give the hint writers the reference text, not Whisper's.")
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
           limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety_set: Path | None,
-          whisper: bool) -> None:
+          whisper: bool, quality: bool, text_only: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench, write_json
 
@@ -170,6 +174,15 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
         raise click.ClickException(f"--corpus {corpus}: no such folder")
     if safety_set is not None:
         _bench_safety(settings, safety_set, whisper, corpus, json_out)
+        return
+    if quality:
+        from coach.bench_quality import format_quality, run_quality
+
+        report = run_quality(settings, corpus, text_only=text_only, limit=limit)  # --limit: sessions per corpus
+        click.echo(format_quality(report))
+        if json_out:
+            write_json(report, json_out)
+            click.echo(f"results written to {json_out}", err=True)
         return
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     from coach.pipeline import PipelineConfig

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from coach import safety
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
+from coach.move_choice import MoveChooser, MoveState, record
+from coach.summary import grounded_summary
 
 # Read at a glance during a conversation, and each character is time: about 20 tokens per field at most.
 SUMMARY_MAX = 100
@@ -162,19 +164,71 @@ def user_message(partner_text: str) -> str:
     return f'Partner said: "{partner_text.strip()}"'
 
 
+# With a move chooser (coach/move_choice.py) the LLM writes only the summary: the suggestion and follow-ups come
+# from the reviewed move library, which the 135M model could not match (measured by `coach bench --quality`), and a
+# third of the tokens is a hint about twice as fast. The opening "a part of you" is given, not generated: it keeps
+# even a tiny model in parts language and speaking to the partner.
+SUMMARY_PREFIX = '{"summary": "It sounds like a part of you'
+SUMMARY_ONLY_TAIL = SUMMARY_MAX - len("It sounds like a part of you") - 1
+SUMMARY_SYSTEM_PROMPT = """\
+You support a peer facilitator in an Internal Family Systems (IFS) style peer-support session. Read what the \
+partner just said and reflect it back in one short sentence the facilitator can say to them.
+
+- Speak to the partner as "you", in parts language: "a part of you feels...", never "you are...".
+- Use the partner's own words. Add nothing they did not say.
+- No advice, no diagnosis, no labels.
+- If the partner speaks of self-harm, suicide, abuse or danger, set priority to "safety".
+
+Write JSON with summary (one sentence) and priority ("normal" or "safety")."""
+SUMMARY_EXAMPLES = (
+    (EXAMPLE_USER, json.dumps({"summary": "It sounds like a part of you wants to quit when your boss criticizes you, "
+                                          "and another blames you.", "priority": "normal"})),
+    ('Partner said: "My sister never calls me back, and I keep checking my phone all evening."',
+     json.dumps({"summary": "It sounds like a part of you keeps checking your phone, waiting for your sister to call.",
+                 "priority": "normal"})),
+)
+
+
+def summary_grammar(reply_prefix: str = "") -> str:
+    """GBNF for {"summary": "It sounds like a part of you ...", "priority": ...}, for the text after `reply_prefix`
+    (SUMMARY_PREFIX whole, or nothing)."""
+    if reply_prefix not in ("", SUMMARY_PREFIX):
+        raise ValueError("give SUMMARY_PREFIX whole, or nothing")
+    head = "" if reply_prefix else 'object-open space "\\"summary\\"" space ":" space "\\"It sounds like a part of you"'
+    return "\n".join(
+        [
+            f'root ::= {head} summary "\\"" space "," space "\\"priority\\"" space ":" space '
+            '("\\"normal\\"" | "\\"safety\\"") space "}"',
+            'object-open ::= "{"',
+            'space ::= " "?',
+            f'summary ::= " " ch{{8,{SUMMARY_ONLY_TAIL}}}',
+            'ch ::= [^"\\\\\\n]',
+        ]
+    )
+
+
+class SummaryDraft(BaseModel):
+    """What the LLM writes when the move library gives the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    summary: str = Field(min_length=8, max_length=SUMMARY_MAX)
+    priority: Literal["normal", "safety"]
+
+
 @dataclass
 class Conversation:
     """What the model remembers: the partner's earlier words, oldest first. Earlier hints are left out on purpose:
     small models copy their previous answers instead of listening to the new turn."""
 
     turns: list[str] = field(default_factory=list)
+    system: str = SYSTEM_PROMPT
+    examples: tuple[tuple[str, str], ...] = ((EXAMPLE_USER, EXAMPLE_ASSISTANT),)  # (user, assistant) pairs
 
     def messages(self, partner_text: str) -> list[dict]:
-        msgs = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": EXAMPLE_USER},
-            {"role": "assistant", "content": EXAMPLE_ASSISTANT},
-        ]
+        msgs = [{"role": "system", "content": self.system}]
+        for user, assistant in self.examples:
+            msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         msgs += [{"role": "user", "content": f'Earlier the partner said: "{said}"'} for said in self.turns]
         msgs.append({"role": "user", "content": user_message(partner_text)})
         return msgs
@@ -213,6 +267,8 @@ def tidy(text: str) -> str:
 class HintResult:
     hint: Hint
     generation: Generation
+    move: str | None = None  # the IFS move the suggestion and follow-ups come from (with a move chooser)
+    summary_problems: tuple[str, ...] = ()  # why the LLM's summary was replaced by one from the partner's words
 
 
 def parse_draft(text: str) -> HintDraft:
@@ -302,18 +358,41 @@ class HintCancelled(Exception):
 
 
 class HintWriter:
-    """Turns partner speech into hints with one chat model. Owned by the LLM worker thread."""
+    """Turns partner speech into hints with one chat model. Owned by the LLM worker thread.
 
-    def __init__(self, model: ChatModel, *, context_tokens: int = 4096, reminder_hints: int = 3, prefill_opening: bool = True):
+    With `moves` (a MoveChooser over the sentence embedder) the hint is combined: the LLM writes only the summary,
+    which is checked and, when it will not do, rebuilt from the partner's words (coach/summary.py); the suggestion
+    and follow-ups come from the IFS move chosen for this turn (coach/move_choice.py). Without it, the LLM writes
+    the whole hint, as before."""
+
+    def __init__(self, model: ChatModel, *, context_tokens: int = 4096, reminder_hints: int = 3,
+                 prefill_opening: bool = True, moves: MoveChooser | None = None):
         self.model = model
+        self.moves = moves
         # The JSON's fixed opening, up to the summary's first words, goes into the prompt: the first generated token
         # is already content (the baseline generates it all).
-        self.reply_prefix = REPLY_PREFIX if prefill_opening else ""
-        self._grammar = draft_grammar(self.reply_prefix)
-        self.conversation = Conversation()
+        if moves is None:
+            self.reply_prefix = REPLY_PREFIX if prefill_opening else ""
+            self._grammar = draft_grammar(self.reply_prefix)
+            self.conversation = Conversation()
+        else:
+            self.reply_prefix = SUMMARY_PREFIX if prefill_opening else ""
+            self._grammar = summary_grammar(self.reply_prefix)
+            self.conversation = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES)
+        self.move_state = MoveState()
+        self.summaries: list[str] = []  # this session's, to never say the same sentence twice
         self.hints_written = 0
         self._budget = min(context_tokens - MAX_HINT_TOKENS - 16, PROMPT_BUDGET)
         self._reminder_hints = reminder_hints
+
+    @property
+    def example_fields(self) -> list[str]:
+        """Every field of the prompt's example answers: a hint that copies one is an echo, not a reply."""
+        out: list[str] = []
+        for _, answer in self.conversation.examples:
+            fields = json.loads(answer)
+            out += [fields["summary"]] + ([fields["suggestion"], *fields["follow_ups"]] if "suggestion" in fields else [])
+        return out
 
     def write(
         self,
@@ -329,11 +408,33 @@ class HintWriter:
             raise ModelOutputError("the model's hint was cut off by the token limit")
         if gen.finish_reason == "cancelled":
             raise HintCancelled("the hint was cancelled")
-        draft = parse_draft(self.reply_prefix + gen.text)
-        hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict)
+        if self.moves is None:
+            draft = parse_draft(self.reply_prefix + gen.text)
+            result = HintResult(finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict), gen)
+        else:
+            result = self._combine(partner_text, gen, verdict)
         self.conversation.turns.append(heard)
+        self.summaries.append(result.hint.summary)
         self.hints_written += 1
-        return HintResult(hint, gen)
+        return result
+
+    def _combine(self, partner_text: str, gen: Generation, verdict: safety.SafetyVerdict | None) -> HintResult:
+        """The LLM's summary (checked, or rebuilt from the partner's words) with the chosen move's suggestion and
+        follow-ups; then finalize's safety rule and reminders, exactly as for a hint the LLM wrote whole."""
+        assert self.moves is not None
+        try:
+            written = SummaryDraft.model_validate_json(self.reply_prefix + gen.text)
+        except ValidationError as e:
+            raise ModelOutputError(f"the model's summary did not validate ({e.error_count()} errors)") from e
+        summary, problems = grounded_summary(written.summary, partner_text, self.summaries,
+                                             [json.loads(a)["summary"] for _, a in self.conversation.examples])
+        plan = self.moves.plan(partner_text, self.move_state)
+        draft = HintDraft(summary=summary, suggestion=plan.suggestion, follow_ups=list(plan.follow_ups),
+                          priority=written.priority)
+        hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict)
+        if hint.priority != "safety":  # a safety hint shows the safety words: the move's stay unused
+            record(self.move_state, plan)
+        return HintResult(hint, gen, plan.move, tuple(problems))
 
 
 @dataclass

@@ -13,6 +13,7 @@ from coach.config import Settings
 from coach.embed import OnnxEmbedder, SentenceEmbedder
 from coach.hints import HintWriter
 from coach.llm import ChatModel, LlamaChatModel
+from coach.move_choice import MoveChooser
 from coach.pipeline import Pipeline, PipelineConfig
 from coach.safety import SafetyCheck
 from coach.stt import Transcriber, WhisperTranscriber
@@ -33,6 +34,7 @@ class Models:
     load_s: float
     embedder: SentenceEmbedder | None = None
     safety: SafetyCheck = field(default_factory=lambda: SafetyCheck(None))
+    moves: MoveChooser | None = None
 
     @classmethod
     def load(cls, settings: Settings) -> "Models":
@@ -49,7 +51,7 @@ class Models:
         chat = LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
         embed_id, embedder = load_embedder(settings)
         names = {"vad": "silero-vad", "stt": stt_id, "llm": llm_id, "embed": embed_id}
-        models = cls(vad_path, transcriber, chat, names, 0.0, embedder, SafetyCheck(embedder))
+        models = cls(vad_path, transcriber, chat, names, 0.0, embedder, SafetyCheck(embedder), MoveChooser(embedder))
         models.warm_up()
         models.load_s = time.perf_counter() - t0
         log.info("models loaded in %.1f s: %s", models.load_s, models.names)
@@ -89,6 +91,7 @@ def build_pipeline(
         context_tokens=settings.llm_context,
         reminder_hints=settings.reminder_hints,
         prefill_opening=settings.mode != "turn",  # the baseline generates the whole JSON itself
+        moves=models.moves,
     )
     return Pipeline(
         SileroVad(models.vad_path),

@@ -214,3 +214,29 @@ class FakeChat:
             first_token_s=first,
             total_s=time.perf_counter() - t0,
         )
+
+
+# ---- sentence embedder ---------------------------------------------------------------------------------------
+
+
+class FakeEmbedder:
+    """coach.embed.SentenceEmbedder from a bag of words: each word's stem hashed into one of 256 dimensions, rows
+    scaled to unit length. Texts that share words are alike, others are not; deterministic, no model."""
+
+    DIM = 256
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts) -> np.ndarray:
+        import zlib
+
+        from coach.wording import content_words
+
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for w in content_words(text) or ["."]:
+                out[i, zlib.crc32(w.encode()) % self.DIM] += 1.0
+            out[i] /= np.linalg.norm(out[i])
+        return out

@@ -27,8 +27,15 @@ from coach.hints import (
     parse_draft,
     tidy,
     user_message,
+    SUMMARY_EXAMPLES,
+    SUMMARY_PREFIX,
+    SUMMARY_SYSTEM_PROMPT,
+    SummaryDraft,
+    summary_grammar,
 )
-from tests.fakes import JUNK, VALID_DRAFT, FakeChat, Reply, draft_json
+from coach.move_choice import MoveChooser
+from coach.moves import MOVES
+from tests.fakes import JUNK, VALID_DRAFT, FakeChat, FakeEmbedder, Reply, draft_json
 
 NEUTRAL = "A part of me feels stuck and tired at work."
 
@@ -367,3 +374,105 @@ def test_draft_stream_never_shows_only_the_fixed_opening():
     stream = DraftStream(REPLY_PREFIX)
     assert stream.feed(" a") is None  # "It sounds like a": a word still being written
     assert stream.feed(" part")["summary"] == "It sounds like a …"
+
+
+# ---- combined: the LLM's summary with the chosen IFS move ------------------------------------------------------
+
+
+def summary_json(summary: str = "It sounds like a part of you feels stuck and tired at work.", priority="normal") -> str:
+    return json.dumps({"summary": summary, "priority": priority})
+
+
+@pytest.fixture(scope="module")
+def chooser():
+    return MoveChooser(FakeEmbedder())
+
+
+LIBRARY_FOLLOW_UPS = {q for m in MOVES for q in m.follow_ups}
+
+
+def _from_library(question: str) -> bool:
+    """A follow-up is a library template, its part slot filled."""
+    import re
+
+    for template in LIBRARY_FOLLOW_UPS:
+        head, _, tail = template.partition("{part}")
+        if question == template or (tail and re.fullmatch(re.escape(head) + ".+" + re.escape(tail), question)):
+            return True
+    return False
+
+
+def test_combined_writer_asks_the_llm_for_the_summary_only(chooser):
+    chat = FakeChat(default=summary_json())
+    writer = HintWriter(chat, moves=chooser)
+    result = writer.write(NEUTRAL)
+    (call,) = chat.calls
+    assert call.grammar == summary_grammar(SUMMARY_PREFIX) and call.reply_prefix == SUMMARY_PREFIX
+    assert call.messages[0]["content"] == SUMMARY_SYSTEM_PROMPT and call.partner_message == user_message(NEUTRAL)
+    hint = result.hint
+    assert hint.summary == "It sounds like a part of you feels stuck and tired at work." and not result.summary_problems
+    assert result.move in {m.key for m in MOVES}
+    assert any(hint.suggestion.startswith(t.split("{part}")[0]) for m in MOVES for t in m.suggestions)
+    assert all(_from_library(q) for q in hint.follow_ups)
+    assert hint.reminder == REMINDERS[0]
+    Hint.model_validate(hint.model_dump())
+    assert writer.conversation.turns == [NEUTRAL] and writer.hints_written == 1
+
+
+def test_combined_writer_replaces_a_summary_about_your_partner(chooser):
+    chat = FakeChat(default=summary_json("It sounds like a part of you thinks your partner is struggling."))
+    result = HintWriter(chat, moves=chooser).write("There is a heaviness in my chest when I stop being busy.")
+    assert "your partner" not in result.hint.summary and result.summary_problems
+    assert result.hint.summary == "It sounds like there is a heaviness in your chest when you stop being busy."
+
+
+def test_combined_writer_never_repeats_a_follow_up_or_a_summary(chooser):
+    writer = HintWriter(FakeChat(default=summary_json()), moves=chooser)
+    hints = [writer.write(NEUTRAL).hint for _ in range(8)]  # the same words eight times running
+    questions = [q for h in hints for q in h.follow_ups]
+    assert len(set(questions)) == len(questions)
+    summaries = [h.summary for h in hints]
+    assert len(set(summaries)) == len(summaries)  # the same LLM sentence again is rebuilt from the partner's words
+
+
+def test_combined_writer_keeps_the_safety_rule(chooser):
+    writer = HintWriter(FakeChat(default=summary_json()), moves=chooser)
+    result = writer.write("Sometimes I want to kill myself.")
+    assert result.hint.priority == "safety" and result.hint.follow_ups == list(safety.SAFETY_FOLLOW_UPS)
+    assert result.hint.suggestion == safety.SAFETY_SUGGESTION
+    assert writer.move_state.moves == []  # the move's words were not shown: still unused
+
+
+def test_combined_writer_junk_raises_and_remembers_nothing(chooser):
+    writer = HintWriter(FakeChat([JUNK]), moves=chooser)
+    with pytest.raises(ModelOutputError):
+        writer.write(NEUTRAL)
+    assert writer.conversation.turns == [] and writer.hints_written == 0 and writer.move_state.moves == []
+
+
+def test_combined_writer_without_prefill_generates_the_whole_object(chooser):
+    chat = FakeChat(default=SUMMARY_PREFIX + summary_json()[len(SUMMARY_PREFIX):])
+    HintWriter(chat, moves=chooser, prefill_opening=False).write(NEUTRAL)
+    assert chat.calls[0].grammar == summary_grammar("") and chat.calls[0].reply_prefix == ""
+
+
+def test_summary_examples_fit_the_summary_grammar_bounds():
+    for user, answer in SUMMARY_EXAMPLES:
+        draft = SummaryDraft.model_validate_json(answer)
+        assert answer.startswith(SUMMARY_PREFIX) and len(draft.summary) <= SUMMARY_MAX
+        assert user.startswith("Partner said:")
+
+
+def test_summary_grammars_compile_in_llama_cpp():
+    llama_cpp = pytest.importorskip("llama_cpp")
+    for gbnf in [summary_grammar(), summary_grammar(SUMMARY_PREFIX)]:
+        assert llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False) is not None
+    with pytest.raises(ValueError):
+        summary_grammar('{"summary": "It')
+
+
+def test_example_fields_are_what_an_echo_is_measured_against(chooser):
+    assert HintWriter(FakeChat()).example_fields == [
+        json.loads(EXAMPLE_ASSISTANT)["summary"], json.loads(EXAMPLE_ASSISTANT)["suggestion"],
+        *json.loads(EXAMPLE_ASSISTANT)["follow_ups"]]
+    assert HintWriter(FakeChat(), moves=chooser).example_fields == [json.loads(a)["summary"] for _, a in SUMMARY_EXAMPLES]

@@ -1,0 +1,296 @@
+"""Choosing the IFS move for this turn, and its words: a sentence-embedding classifier over the reviewed exemplars of
+coach/moves.py, steered by cues in what the partner said and by where the session is.
+
+- Meaning: the turn's embedding against each move's exemplars (the mean of the closest few).
+- Cues, reviewed phrases that IFS practice reads clearly: a partner speaking *as* a part ("I am so angry", "I hate
+  myself") is blended -> unblend; an exile's story ("when I was a kid") -> witness; a protector's job ("it tells me
+  to...") -> ask its fear; a wall or numbness -> respect the blocking part; curiosity or compassion -> befriend.
+- The session: while the partner stays with one part, the 6 F's go forward (find -> focus -> flesh out -> feel
+  toward -> ...); the same move is not chosen three times running; a move whose follow-ups are used up gives way.
+Follow-ups come from the chosen move and are never repeated in a session. Pure and synchronous; the embedder is
+the only model (~10 ms a turn on one core).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from coach import wording
+from coach.embed import SentenceEmbedder
+from coach.moves import (
+    BY_KEY,
+    DEFAULT_PART_FACILITATOR,
+    DEFAULT_PART_PARTNER,
+    FOLLOW_UP_MAX,
+    MOVES,
+    PROGRESSION,
+    SUGGESTION_MAX,
+    Move,
+)
+
+# ---- cues -------------------------------------------------------------------------------------------------------
+
+_PART_WORDS = r"(?:part|critic|protector|voice|side)"
+CUES: dict[str, re.Pattern[str]] = {
+    name: re.compile(pattern)
+    for name, pattern in {
+        "blended": r"\bi(?:'m| am) (?:so |just |really |completely |totally |such an? |a total |a complete |a )?"
+                   r"(?:angry|furious|mad|worthless|useless|stupid|hopeless|broken|disgusting|pathetic|failure|mess|"
+                   r"idiot|loser|overwhelmed|terrified|enraged|nothing|drowning|stressed out|freaking out)\b"
+                   r"|\bi hate (?:myself|my life|everything|who i am)\b|\bi can'?t stand (?:myself|this|it)\b"
+                   r"|\b(?:everything|it'?s|it is) (?:just )?too much\b|\bi can'?t (?:think straight|calm down|breathe)\b",
+        "against_part": r"\b(?:hate|can'?t stand|sick of|fed up with|annoyed (?:by|with)|angry (?:at|with)|"
+                        r"get rid of|want (?:it|that|this) gone|shut (?:it|that|this) up)\b[^.?!]{0,30}\b"
+                        + _PART_WORDS + r"\b|\bwish (?:it|that \w+|the \w+) would (?:go away|shut up|stop|disappear)\b"
+                        r"|\b" + _PART_WORDS + r"\b[^.?!]{0,20}\b(?:go away|shut up|disappear)\b",
+        "self_energy": r"\b(?:compassion\w*|curious|curiosity|calm(?:er)?|warm(?:th)?|tender\w*|soft(?:er)?|kindness|"
+                       r"feel for (?:it|her|him)|sorry for (?:it|her|him|that)|(?:want|like) to (?:help|hug|hold|comfort|"
+                       r"get to know|understand) (?:it|her|him|that)|open(?:ness)? to(?:ward)? it|care about it)\b",
+        "exile_story": r"\bwhen i was (?:a |little|young|small|\d+|in (?:school|high school|college)|a kid|a child|"
+                       r"seven|eight|nine|ten|five|six|growing up)|\bas a (?:kid|child|teenager|little (?:boy|girl))\b"
+                       r"|\bgrowing up\b|\bi remember (?:when|being|how)\b|\bmy (?:mother|father|mom|dad|parents|mum) "
+                       r"(?:used to|would always|never|always)\b|\bchildhood\b|\byounger (?:part|me|self)\b"
+                       r"|\blittle (?:girl|boy|one)\b|\bnobody (?:was there|came|cared|helped)\b|\binner child\b",
+        "loss": r"\b(?:passed away|died|funeral|grief|grieving|miscarriage|lost my (?:mom|dad|mother|father|wife|"
+                r"husband|son|daughter|friend|best friend|baby|dog|cat|grand\w+|brother|sister))\b",
+        "protector_job": r"\b(?:it|" + _PART_WORDS + r"|something in me)\b[^.?!]{0,25}\b(?:tells? me|makes? me|keeps? me|"
+                         r"stops? me|pushes me|won'?t let me|doesn'?t let me|tries to|wants to|has to|always says|"
+                         r"jumps in|kicks in|takes over|shuts (?:me|it) down)\b",
+        "protective_intent": r"\b(?:protect(?:s|ing)? (?:me|us)|trying to (?:help|protect|keep)|keep(?:s|ing)? (?:me|us) "
+                             r"safe|looking out for me|good intention|means well|wants me to do well|on my side)\b",
+        "blocked": r"\b(?:wall|blank|numb|nothing (?:there|comes up)|can'?t feel (?:anything|a thing)|feel nothing|"
+                   r"don'?t feel anything|foggy|fog|empty inside|curtain|don'?t want to (?:go there|look at|talk about)|"
+                   r"mind goes somewhere else|can'?t get to it)\b",
+        "part_named": r"\bparts? of me\b|\b(?:a|the|this|that|my|another|one) (?:\w+ )?" + _PART_WORDS + r"\b"
+                      r"|\bsomething in me\b|\bin my head\b",
+        "body": r"\b(?:chest|stomach|belly|throat|shoulders?|neck|jaw|gut|tight(?:ness|ens)?|knot|heav(?:y|iness)|lump|"
+                r"pressure|clench\w*|tense)\b",
+    }.items()
+}
+# Which move each cue speaks for.
+CUE_MOVES = {
+    "blended": "unblend", "against_part": "unblend", "self_energy": "befriend", "exile_story": "witness",
+    "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
+    "part_named": "focus", "body": "focus",
+}
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+def detect_cues(text: str) -> frozenset[str]:
+    low = _clean(text)
+    return frozenset(name for name, pattern in CUES.items() if pattern.search(low))
+
+
+# ---- the part's name --------------------------------------------------------------------------------------------
+
+_STOP_AT = r"(?:,|\.|;|!|\?| and | but | because | so | then | when | if | or | which | like | until | whenever | is | was | before | after | while | since )"
+_RELATIVE = re.compile(r"\b(?:the|this|that|a|one|my|another)? ?part (?:of me )?(?:that|who|which) (.+)", re.I)
+_PART_OF_ME = re.compile(r"\b(?:a|one|some|this|that|the)? ?part of me (?:that |who )?(.+)", re.I)
+_NAMED = re.compile(
+    r"\b(?:my|the|this|that|a|an) ((?:inner |little |young |younger |critical |scared |angry |sad |anxious |hurt |"
+    r"harsh |mean |protective |busy |worried |frightened |lonely |tired )?(?:critic|protector|manager|firefighter|"
+    r"exile|inner child|perfectionist|people[- ]pleaser|caretaker|controller|worrier|rebel|(?:critical |harsh |mean |"
+    r"inner |little )voice))\b",
+    re.I,
+)
+_ADJ_PART = re.compile(r"\b(?:a|the|this|that|my) (\w+(?: \w+)?) part\b(?! of)", re.I)
+_NOT_NAMES = {"other", "another", "one", "big", "hard", "best", "worst", "first", "last", "main", "same", "whole",
+              "biggest", "most", "good", "bad", "funny", "weird", "little", "second", "next", "only", "this", "that"}
+PART_NAME_MAX = 34  # characters: longer names make the questions hard to read aloud
+
+
+_TRAILING = re.compile(r"\s+(?:all the time|every day|every morning|every night|at night|lately|again|always|"
+                       r"sometimes|right now|so much|a lot|really|too)$")
+
+
+_DANGLING = {"to", "the", "a", "an", "my", "of", "and", "or", "for", "with", "at", "in", "on", "is", "was", "be",
+             "his", "her", "their", "our", "your", "this", "it's", "i", "i'm"}
+
+
+def _short_clause(rest: str, max_words: int = 5) -> str | None:
+    """The head of a relative clause ("keeps me busy all the time is afraid ..." -> "keeps me busy")."""
+    clause = re.split(_STOP_AT, " " + rest + " ", maxsplit=1)[0].strip()
+    while (shorter := _TRAILING.sub("", clause)) != clause:
+        clause = shorter
+    words = clause.split()
+    if not 0 < len(words) <= max_words or "that" in words or words[-1] in _DANGLING:
+        return None  # "says that rest", "tells me to": not a name a partner would recognise
+    return " ".join(words)
+
+
+def part_name(text: str) -> str | None:
+    """The partner's own name for the part they speak of, in their first person ("the part that wants me to quit",
+    "the critic", "the scared part"), or None when none is clear."""
+    low = _clean(text)
+    candidates = []
+    if m := _NAMED.search(low):
+        candidates.append("the " + m.group(1))
+    if m := _RELATIVE.search(low):
+        if clause := _short_clause(m.group(1)):
+            candidates.append("the part that " + clause)
+    if m := _PART_OF_ME.search(low):
+        if (clause := _short_clause(m.group(1))) and not clause.startswith(("that ", "who ")):
+            candidates.append("the part that " + clause)
+    if (m := _ADJ_PART.search(low)) and not set(m.group(1).split()) & (_NOT_NAMES | wording.STOP_WORDS):
+        candidates.append(f"the {m.group(1)} part")
+    for name in candidates:
+        if (len(name) <= PART_NAME_MAX and not set(wording.words(name)) & wording.SECOND_PERSON
+                and not wording.clinical_labels(name)):
+            return name
+    return None
+
+
+def feeling_part(text: str) -> str | None:
+    """"the part that feels sad", from a feeling the partner named, when they named no part."""
+    from coach.summary import FEELINGS  # the same reviewed feeling words as the summary's
+
+    said = wording.words(text)
+    for word in said:
+        if word in FEELINGS and word not in ("down", "low", "lost", "empty", "worry", "stress"):
+            return f"the part that feels {word}"
+    return None
+
+
+# ---- the session ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MoveState:
+    """What one session has been given so far. Owned by the session's HintWriter."""
+
+    moves: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)  # templates used, unfilled
+    follow_ups: list[str] = field(default_factory=list)  # templates used, unfilled
+    asked: list[str] = field(default_factory=list)  # the follow-ups as shown, to never ask (nearly) the same again
+    part: str | None = None  # the part the partner spoke of last, in their words
+    last_vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    move: str
+    suggestion: str
+    follow_ups: tuple[str, str]
+    part: str | None
+    suggestion_template: str
+    follow_up_templates: tuple[str, str]
+    scores: dict[str, float]
+    cues: frozenset[str]
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ChooserConfig:
+    top_k: int = 3  # exemplar similarities averaged per move: one odd neighbour does not decide
+    cue_bonus: float = 0.12  # a cue is worth about the gap between a fitting and an unrelated move's similarity
+    progression_bonus: float = 0.08
+    repeat_penalty: float = 0.08
+    same_turn_similarity: float = 0.45  # consecutive turns this alike are taken as staying with the same part
+
+
+def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveState, stays: bool,
+                config: ChooserConfig = ChooserConfig(), library: Sequence[Move] = MOVES) -> tuple[str, dict[str, float]]:
+    """The move with the best score: meaning + cues + the session's progress - repetition. Returns it and the
+    scores."""
+    scores = {}
+    last = state.moves[-1] if state.moves else None
+    if stays and last in PROGRESSION[1:]:
+        cues = cues - {"part_named", "body"}  # a part already in focus is named again: a reason to go on, not back
+    for move in library:
+        score = similarity.get(move.key, 0.0)
+        score += config.cue_bonus * sum(CUE_MOVES[c] == move.key for c in cues)
+        if stays and last in PROGRESSION and PROGRESSION.index(last) + 1 < len(PROGRESSION):
+            score += config.progression_bonus * (PROGRESSION[PROGRESSION.index(last) + 1] == move.key)
+        if last == move.key:
+            score -= config.repeat_penalty
+            if len(state.moves) >= 2 and state.moves[-2] == move.key:
+                score -= 1.0  # never three times running
+        if len(_unused(move.follow_ups, state.follow_ups)) < 2 or not _unused(move.suggestions, state.suggestions):
+            score -= 1.0  # its words are used up in this session: another move says something new
+        scores[move.key] = round(float(score), 4)
+    return max(scores, key=scores.get), scores
+
+
+def _unused(templates: Sequence[str], given: Sequence[str]) -> list[str]:
+    return [t for t in templates if t not in given]
+
+
+def _fill(template: str, name: str, default: str, limit: int) -> str:
+    text = template.replace("{part}", name)
+    return text if len(text) <= limit else template.replace("{part}", default)
+
+
+def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, float] | None = None,
+              library: Sequence[Move] = MOVES) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+    """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
+    its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
+    theirs; only a session longer than the whole library repeats itself."""
+    to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
+    to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
+    suggestions = _unused(move.suggestions, state.suggestions) or list(move.suggestions)
+    template = suggestions[0]
+    suggestion = _fill(template, to_facilitator, DEFAULT_PART_FACILITATOR, SUGGESTION_MAX)
+    order = [move] + sorted((m for m in library if m is not move), key=lambda m: -(scores or {}).get(m.key, 0.0))
+    picked: list[str] = []
+
+    def fresh(template: str) -> bool:  # another template can still read almost the same once its part is filled
+        text = _fill(template, to_partner, DEFAULT_PART_PARTNER, FOLLOW_UP_MAX)
+        return not any(wording.near_equal(text, q) for q in state.asked)
+
+    for source in order:
+        picked += [t for t in _unused(source.follow_ups, state.follow_ups) if t not in picked and fresh(t)][: 2 - len(picked)]
+        if len(picked) == 2:
+            break
+    for t in move.follow_ups:  # a whole library used up: repeat the oldest
+        if len(picked) < 2 and t not in picked:
+            picked.append(t)
+    filled = tuple(_fill(t, to_partner, DEFAULT_PART_PARTNER, FOLLOW_UP_MAX) for t in picked)
+    return suggestion, template, filled, tuple(picked)  # type: ignore[return-value]
+
+
+class MoveChooser:
+    """Shared by every session (the exemplars are embedded once); the per-session state is a MoveState."""
+
+    def __init__(self, embedder: SentenceEmbedder, library: Sequence[Move] = MOVES,
+                 config: ChooserConfig = ChooserConfig()):
+        self.embedder, self.library, self.config = embedder, tuple(library), config
+        texts = [t for m in self.library for t in m.exemplars]
+        self._owner = np.array([i for i, m in enumerate(self.library) for _ in m.exemplars])
+        self._exemplars = embedder.embed(texts)
+
+    def similarity(self, vector: np.ndarray) -> dict[str, float]:
+        sims = self._exemplars @ np.asarray(vector, dtype=np.float32)
+        out = {}
+        for i, move in enumerate(self.library):
+            mine = np.sort(sims[self._owner == i])[-self.config.top_k :]
+            out[move.key] = float(mine.mean())
+        return out
+
+    def plan(self, turn: str, state: MoveState) -> MovePlan:
+        vector = self.embedder.embed([turn])[0]
+        cues = detect_cues(turn)
+        named = part_name(turn)
+        same = state.last_vector is not None and float(vector @ state.last_vector) >= self.config.same_turn_similarity
+        stays = bool(state.moves) and ((named is not None and named == state.part) or (named is None and same))
+        key, scores = choose_move(self.similarity(vector), cues, state, stays, self.config, self.library)
+        part = named or (state.part if stays else None) or feeling_part(turn)
+        move = BY_KEY[key] if key in BY_KEY else next(m for m in self.library if m.key == key)
+        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library)
+        return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector)
+
+
+def record(state: MoveState, plan: MovePlan) -> None:
+    """The plan was shown: its words are used up for this session."""
+    state.moves.append(plan.move)
+    state.suggestions.append(plan.suggestion_template)
+    state.follow_ups.extend(plan.follow_up_templates)
+    state.asked.extend(plan.follow_ups)
+    state.part = plan.part
+    state.last_vector = plan.vector

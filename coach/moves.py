@@ -1,0 +1,427 @@
+"""A reviewed library of IFS moves: what the facilitator can do next, and what they can ask.
+
+Each move is one step of IFS practice (the 6 F's with a protector: find, focus, flesh out, feel toward, befriend, ask
+its fear; plus unblending, witnessing an exile, appreciating a protector, and respecting one that blocks). A move has
+- suggestions, said to the facilitator about "them" (at most 90 characters);
+- follow-ups, questions the facilitator can read to the partner as they are, to "you" (at most 64, ending with "?");
+- exemplars: things a partner might say when this move fits, in many wordings (written for this project), which the
+  embedding classifier in coach/move_choice.py compares each turn with.
+`{part}` is the part in the partner's own words when one is clear ("the critic", "the part that wants to quit"),
+said about them in a suggestion ("the part that wants them to quit") and to them in a follow-up ("... you to quit");
+without one it reads DEFAULT_PART_FACILITATOR / DEFAULT_PART_PARTNER. A `{part}` never starts a sentence and is never
+followed by "'s", so any noun phrase fits it.
+
+Review: a change here is a change to what facilitators read aloud. Keep tests/test_moves.py passing (bounds, who
+each line speaks to, no labels, no advice) and re-run `coach bench --quality`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PART_FACILITATOR = "the part"
+DEFAULT_PART_PARTNER = "this part"
+SUGGESTION_MAX = 90
+FOLLOW_UP_MAX = 64
+
+
+@dataclass(frozen=True)
+class Move:
+    key: str
+    name: str
+    when: str  # when this move fits: the reviewer's note
+    suggestions: tuple[str, ...]
+    follow_ups: tuple[str, ...]
+    exemplars: tuple[str, ...]
+
+
+FIND = Move(
+    "find", "find the part",
+    "The partner tells of a feeling, a reaction or a situation, with no part in view yet.",
+    (
+        "Reflect the feeling, then invite them to look for the part that holds it.",
+        "Invite them to notice which part of them is most present right now.",
+        "Slow down and invite them to sense where this lives inside them.",
+        "Get curious with them about which part of them is reacting to this.",
+        "Invite them to pause and notice what happens inside as they say this.",
+    ),
+    (
+        "Is there a part of you that feels this most strongly?",
+        "Where does this feeling live in your body?",
+        "If this feeling could speak, what would it say to you?",
+        "What part of you is most here with us right now?",
+        "When you feel this, what happens inside you?",
+        "Is there a part of you that has carried this a long time?",
+        "What do you notice inside as you talk about this?",
+        "Does this feeling remind you of a part you know?",
+        "Which part of you reacts most strongly to this?",
+        "What is the first thing you notice inside right now?",
+        "Where in your body do you feel this the most?",
+        "What would you call the part of you that feels this?",
+    ),
+    (
+        "I've been really stressed at work lately and I don't know why.",
+        "I feel sad all the time and I can't explain it.",
+        "My husband and I keep fighting about money.",
+        "I lost my job and I'm worried about paying the rent.",
+        "Things have been hard since the pandemic started.",
+        "I've been lonely since I moved to a new city.",
+        "I'm nervous about my exams next week.",
+        "Every time my mom calls I end up upset.",
+        "I've been feeling down for a few weeks now.",
+        "My best friend stopped talking to me and it really hurts.",
+        "I can't stop worrying about the future.",
+        "I don't know, I just feel off today.",
+        "Hi, I'm okay, a little sad though.",
+        "My girlfriend broke up with me last month.",
+        "Work is piling up and I feel like I'm falling behind everyone.",
+        "I get irritated with my kids so easily these days.",
+        "I'm not sleeping well because my mind keeps racing.",
+        "My family doesn't understand why I changed careers.",
+        "I feel like nobody at school really likes me.",
+        "I keep comparing myself to my friends on social media.",
+    ),
+)
+
+FOCUS = Move(
+    "focus", "focus on it",
+    "A part, a voice or a body sensation is in view: invite attention to turn toward it and stay there.",
+    (
+        "Invite them to turn their attention inward, toward {part}.",
+        "Slow down and let them stay with {part} for a moment, just noticing.",
+        "Invite them to notice where {part} shows up in their body.",
+        "Gently help them keep their attention on {part}, without changing it.",
+        "Invite them to take a breath and turn toward {part} with curiosity.",
+    ),
+    (
+        "Where do you notice {part} in or around your body?",
+        "What happens when you turn your attention to {part}?",
+        "Can you stay with {part} for a moment and just notice it?",
+        "What do you sense as you focus on {part}?",
+        "Is {part} more of a feeling, an image, or a voice for you?",
+        "How close or far away does {part} seem to you right now?",
+        "What is {part} doing as you notice it?",
+        "What do you notice about {part} when you slow down?",
+        "Can you let {part} know that you are paying attention?",
+        "Where is {part} strongest in you right now?",
+    ),
+    (
+        "There's a part of me that gets jittery before every family dinner.",
+        "I feel a tightness in my chest when I think about it.",
+        "There's this heavy feeling in my stomach right now.",
+        "I notice a part of me that just wants to hide.",
+        "Something in me freezes whenever he raises his voice.",
+        "I have a knot in my throat as I say this.",
+        "There's a voice in my head that keeps telling me to hurry up.",
+        "A part of me goes into a panic when my wife stops answering.",
+        "My shoulders get so tense when I open my email.",
+        "There is a part of me that wants to run away from all of it.",
+        "I can feel something pulling me back whenever I try.",
+        "Part of me is really scared about this and another part is excited.",
+        "I hear a harsh voice the moment I get something wrong.",
+        "A heavy weight settles on me whenever the house gets quiet.",
+        "My jaw clenches whenever my sister brings up the past.",
+    ),
+)
+
+FLESH_OUT = Move(
+    "flesh_out", "flesh it out",
+    "The partner is in touch with a part: help them get to know it (how it looks, sounds, what it does, its age).",
+    (
+        "Invite them to get to know {part}: how it looks, sounds or feels.",
+        "Help them describe {part} in more detail, in their own words.",
+        "Stay curious with them about what {part} does and how long it has done it.",
+        "Invite them to ask {part} what it wants them to know.",
+        "Slow down and let them find out more about {part}, one detail at a time.",
+    ),
+    (
+        "What does {part} look or sound like to you?",
+        "How old does {part} seem to you?",
+        "What does {part} want you to know?",
+        "How long has {part} been doing this for you?",
+        "What does {part} say to you when it's here?",
+        "What does {part} do when it shows up?",
+        "When do you remember first noticing {part}?",
+        "Is there anything else you sense about {part}?",
+        "If {part} had a shape or a color, what would it be?",
+        "What does {part} usually do to get your attention?",
+    ),
+    (
+        "It feels like a tight fist in my chest, really heavy.",
+        "It's like a little voice that keeps telling me I'm not good enough.",
+        "It looks like a dark cloud sitting on my shoulders.",
+        "It's been there for as long as I can remember.",
+        "I can see it, it's like a guard standing at a door.",
+        "It feels hot and it wants to push everyone away.",
+        "It's loud and harsh and it never stops talking.",
+        "The critic sounds a lot like my old teacher.",
+        "It feels young, maybe five or six years old.",
+        "It's like a buzzing energy that won't sit still.",
+        "The anxious part is small and it keeps pacing around.",
+        "It shows up right before I have to speak in a meeting.",
+        "It kind of looks like a wall of grey fog in front of me.",
+        "That part speaks really fast and it's always in a hurry.",
+    ),
+)
+
+FEEL_TOWARD = Move(
+    "feel_toward", "feel toward it",
+    "A part is known: check how the partner feels toward it (curiosity and calm mean Self is present).",
+    (
+        "Check for Self: invite them to notice how they feel toward {part}.",
+        "Slow down and ask how they feel toward {part} right now.",
+        "Invite them to notice whether they can be curious about {part}.",
+        "Gently check whether they can be with {part} without taking sides.",
+    ),
+    (
+        "How do you feel toward {part} right now?",
+        "As you notice {part}, how do you feel toward it?",
+        "Are you curious about {part}, or is something else there?",
+        "What comes up in you as you sit with {part}?",
+        "How open is your heart to {part} right now?",
+        "Is there any warmth or curiosity in you toward {part}?",
+        "How do you feel about {part} being here with you?",
+        "What is it like for you to be with {part} now?",
+    ),
+    (
+        "I can see the angry part clearly now.",
+        "I know that part well, it's the one that pushes me so hard.",
+        "I'm noticing that the scared part is right here with me.",
+        "Now I can picture the little girl sitting in the corner.",
+        "I think I can sense it now, it's in my chest.",
+        "It's the critic again, I'd know that voice anywhere.",
+        "I can feel the part that wants to run, it's very present.",
+        "Okay, I see it, it's the part that gets defensive.",
+        "The worried part is right in front of me now.",
+        "I found it, it's the one that tightens my stomach.",
+        "Yes, that's the part that always wants to be in control.",
+        "I can hear the voice that tells me to work harder.",
+    ),
+)
+
+BEFRIEND = Move(
+    "befriend", "befriend it",
+    "The partner feels curiosity, calm or compassion toward a part: help that connection grow.",
+    (
+        "Invite them to let {part} know they are here with it.",
+        "Stay with this openness: invite them to keep {part} company.",
+        "Invite them to find out what {part} needs from them now.",
+        "Gently let them offer {part} the care they are feeling now.",
+        "Invite them to notice how {part} responds to their attention.",
+    ),
+    (
+        "What would you like {part} to know about you?",
+        "How does {part} respond when you're with it like this?",
+        "What does {part} need from you right now?",
+        "Can you let {part} know that you're here with it?",
+        "What happens as {part} feels your care?",
+        "Is there anything {part} wants from you?",
+        "How does it feel to be with {part} in this way?",
+        "What would help {part} feel a little safer with you?",
+    ),
+    (
+        "Looking at the frightened part now, I feel a kind of compassion for it.",
+        "I feel curious about it, I want to know more.",
+        "I feel kind of soft toward it now.",
+        "I just want to give that little one a hug.",
+        "I'm not scared of it anymore, I feel calm.",
+        "I feel warm toward that little boy.",
+        "I feel sorry for it, it's been working so hard.",
+        "I want to understand why it does what it does.",
+        "Honestly I feel some tenderness toward that part.",
+        "I'm more open to it than I was before.",
+        "I'd like to get to know it better.",
+        "It makes sense to me now, and I care about it.",
+    ),
+)
+
+ASK_FEAR = Move(
+    "ask_fear", "ask its fear",
+    "A protector's job is in view (pushing, criticizing, keeping busy, avoiding): learn what it fears would happen.",
+    (
+        "Invite them to ask {part} what it's afraid would happen if it stopped.",
+        "Get curious with them about what {part} is protecting them from.",
+        "Invite them to ask {part} what it fears, without arguing with it.",
+        "Slow down and help them learn what {part} is worried about.",
+        "Invite them to ask {part} what it is trying to prevent.",
+    ),
+    (
+        "What is {part} afraid would happen if it stopped?",
+        "What is {part} trying to protect you from?",
+        "What does {part} fear would happen if it let go?",
+        "If {part} relaxed a little, what is it worried you'd feel?",
+        "If {part} stepped aside, what does it expect to happen?",
+        "What is {part} most afraid of for you?",
+        "What would {part} have to feel if it stopped?",
+        "What does {part} want to keep from happening?",
+    ),
+    (
+        "The part that keeps me busy all the time won't let me rest.",
+        "My critic pushes me to work harder and harder.",
+        "Part of me always tells me to stay home.",
+        "A part of me binge-watches shows until two in the morning.",
+        "It tells me I'm lazy and stupid every morning.",
+        "This part won't let me get close to anyone.",
+        "Something in me always wants to fix everything right away.",
+        "Whenever I start to relax, something makes me get up and clean.",
+        "A part of me reaches for a drink whenever I'm stressed.",
+        "The voice says I have to be perfect or people will leave.",
+        "My inner critic never lets anything slide.",
+        "I want to start the essay, but something keeps making me put it off.",
+        "It makes me check the locks again and again.",
+        "Something in me shuts down whenever people argue.",
+        "A part of me always says yes, even when I want to say no.",
+    ),
+)
+
+UNBLEND = Move(
+    "unblend", "unblend",
+    "The partner is flooded by a feeling or speaks as a part (\"I am so angry\", \"I hate myself\"), or is against a "
+    "part: help them get a little space from it.",
+    (
+        "Slow down and invite them to ask this feeling for a little space.",
+        "Help them see this as a part of them: invite it to step back a little.",
+        "Invite them to breathe and see if this part would give them some room.",
+        "Gently help them notice the feeling as a part, not all of them.",
+        "Invite them to ask the part that is upset with {part} to step back.",
+    ),
+    (
+        "Could you ask this feeling to give you a little space?",
+        "What happens if this part steps back just a little?",
+        "Can you notice this as a part of you, not all of you?",
+        "If there were a little space, what would you notice?",
+        "Would the part that is upset be willing to step back?",
+        "How much of you is feeling this right now?",
+        "Could you take a breath and notice who is feeling this?",
+        "What would it be like to see this part from a step away?",
+        "Can this part let you be here with it, just for a moment?",
+    ),
+    (
+        "I am so angry I can't even think straight.",
+        "I hate myself.",
+        "I'm worthless and nothing I do matters.",
+        "I'm such a failure at everything.",
+        "I hate that part of me, I want it gone.",
+        "That critic is so annoying, I wish it would shut up.",
+        "I'm completely overwhelmed.",
+        "Everything is just too much right now.",
+        "I'm so stupid, I always mess things up.",
+        "I can't stand that part anymore.",
+        "I'm furious with my mother right now.",
+        "I'm so stressed out I can barely breathe.",
+        "I am terrified and I can't calm down.",
+        "I just want that anxious part to go away.",
+        "I'm drowning in all of this.",
+    ),
+)
+
+WITNESS = Move(
+    "witness", "witness",
+    "An exile's story or a loss is coming: slow down, let it be told and witnessed, without fixing.",
+    (
+        "Slow down and let them tell this at their own pace; just witness.",
+        "Stay with them and reflect what that was like, without fixing.",
+        "Invite them to let the young part show them what happened.",
+        "Gently let them know it makes sense that this part hurts so much.",
+        "Make room for this: let them be heard before anything else.",
+    ),
+    (
+        "What would this part like you to see about what happened?",
+        "How old were you when this began?",
+        "What was that like for you back then?",
+        "What else is this part ready to show you?",
+        "What does this part need you to understand?",
+        "How is it for you to share this right now?",
+        "What did you need most back then?",
+        "What is it like to have someone hear this with you?",
+    ),
+    (
+        "When I was a kid my dad would yell and I would hide in my room.",
+        "I remember eating lunch alone at school every day.",
+        "My mother never came to any of my games.",
+        "There is a small part of me that still waits by the window for my dad.",
+        "My grandmother died last year and I never got to say goodbye.",
+        "I was bullied for years and nobody helped me.",
+        "I lost my dog last week and I can't stop crying.",
+        "Growing up I always felt invisible.",
+        "My parents divorced when I was seven and I thought it was my fault.",
+        "My husband passed away in the spring and the house feels so empty.",
+        "There's a little girl in me who was never allowed to cry.",
+        "My brother was always the favorite and I was left out.",
+        "I was so scared at night when my parents fought.",
+        "My best friend died in an accident and I still miss her every day.",
+    ),
+)
+
+APPRECIATE = Move(
+    "appreciate", "appreciate the protector",
+    "The partner sees a protector's good intention: invite appreciation before asking anything of it.",
+    (
+        "Invite them to thank {part} for how hard it has worked.",
+        "Invite them to appreciate what {part} has been trying to do for them.",
+        "Help them acknowledge the good intention of {part} before asking anything.",
+        "Slow down and let them notice how long {part} has been on the job.",
+    ),
+    (
+        "How does {part} take in your thanks?",
+        "What has {part} been doing for you all this time?",
+        "Could you let {part} know you see how hard it works?",
+        "What words of thanks would {part} like to hear?",
+        "When did {part} first take on this job for you?",
+        "What would {part} like you to appreciate about it?",
+    ),
+    (
+        "I think it's trying to protect me from getting hurt.",
+        "I guess the anger keeps people from walking all over me.",
+        "It has been keeping me safe since I was little.",
+        "The critic just wants me to do well.",
+        "It's exhausted from working so hard all these years.",
+        "Maybe the part that overworks is scared of what I would feel if I stopped.",
+        "It's trying to stop me from being rejected again.",
+        "I can see it's only trying to help in its own way.",
+        "It's been looking out for me my whole life.",
+        "I think the worrying is how it tries to keep us prepared.",
+        "It believes that if it stops, everything will fall apart.",
+    ),
+)
+
+PERMISSION = Move(
+    "permission", "respect the blocking part",
+    "A wall, blankness, numbness or \"I don't know\": a protector may not want to go on; get curious about it.",
+    (
+        "Slow down and invite them to get curious about the block itself.",
+        "Invite them to check what the blocking part needs before going on.",
+        "Respect the pace: ask if a part of them would rather not go there now.",
+        "Let the not-knowing be okay, and invite them to notice it with curiosity.",
+    ),
+    (
+        "What does {part} need before you go any further?",
+        "Is there a part of you that would rather not go there?",
+        "What would {part} need to feel okay letting you closer?",
+        "What is {part} worried would happen if you went further?",
+        "Would it be okay to just be with the not-knowing for a bit?",
+        "What is it like to notice this blankness with curiosity?",
+        "Could you ask {part} if it is protecting something?",
+    ),
+    (
+        "Whenever I look inward I hit something like a wall.",
+        "I don't know, I just feel numb.",
+        "I go blank whenever I try to think about it.",
+        "Nothing comes up, it's just empty.",
+        "I don't really want to talk about that.",
+        "It feels foggy, I can't see anything.",
+        "I feel nothing at all.",
+        "Lately everything feels muted, like I am watching my life through glass.",
+        "Every time I get close to it my mind goes somewhere else.",
+        "I'm not sure, it's like there's a curtain in the way.",
+        "I can't get to it, something keeps pulling me away.",
+        "I just feel flat, like nothing matters.",
+    ),
+)
+
+MOVES: tuple[Move, ...] = (FIND, FOCUS, FLESH_OUT, FEEL_TOWARD, BEFRIEND, ASK_FEAR, UNBLEND, WITNESS, APPRECIATE,
+                           PERMISSION)
+BY_KEY = {m.key: m for m in MOVES}
+
+# The 6 F's in order, then appreciation: when the partner stays with one part, the session moves along this line.
+PROGRESSION = ("find", "focus", "flesh_out", "feel_toward", "befriend", "ask_fear", "appreciate")

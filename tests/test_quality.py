@@ -1,0 +1,241 @@
+"""Hint quality: the word rules (who a field speaks to, labels, advice, sameness), the summary post-check and its
+template from the partner's words, the metrics, and the quality bench's session handling."""
+
+import pytest
+
+from coach import quality, wording
+from coach.bench_quality import merged_turns, session_of, sessions_of
+from coach.bench import Clip
+from coach.hints import Hint
+from coach.summary import check_summary, clip, grounded_summary, repair, template_summary
+from tests.fakes import FakeEmbedder
+
+
+def hint(summary="It sounds like a part of you feels stuck at work.",
+         suggestion="Invite them to notice where the stuck part lives in their body.",
+         follow_ups=("Where do you notice it in your body?", "What does it want you to know?"), priority="normal"):
+    return Hint(summary=summary, suggestion=suggestion, follow_ups=list(follow_ups), priority=priority)
+
+
+# ---- words --------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("a, b", [("criticizes", "criticized"), ("feeling", "feels"), ("sadness", "sad"),
+                                  ("getting", "get"), ("families", "family"), ("panics", "panic")])
+def test_light_stemming_matches_forms_of_a_word(a, b):
+    assert wording.stem(a) == wording.stem(b)
+
+
+def test_content_words_drop_stop_words_and_the_frame():
+    assert wording.content_words("I just feel really numb lately") == ["feel", "numb", "lately"]
+    assert wording.shared_content("It sounds like a part of you feels numb.", "I feel numb.") == 1.0
+    assert wording.shared_content("It sounds like a part of you loves pizza.", "I feel numb.") == 0.0
+    assert wording.shared_content("It sounds like a part of you.", "I feel numb.") is None
+
+
+def test_pronouns_turn_to_second_and_third_person():
+    said = "I'm tired of myself and my job, I am angry and I was hurt, am I wrong"
+    assert wording.to_second_person(said) == (
+        "you're tired of yourself and your job, you are angry and you were hurt, are you wrong")
+    assert wording.to_third_person("the part that wants me to quit my job") == "the part that wants them to quit their job"
+
+
+@pytest.mark.parametrize("text", ["It sounds like your depression is back.", "That is a common phobia.",
+                                  "It sounds like PTSD.", "He sounds like a narcissist.", "a trauma response",
+                                  "maybe bipolar disorder"])
+def test_clinical_labels_are_found(text):
+    assert wording.clinical_labels(text)
+
+
+@pytest.mark.parametrize("text", ["It sounds like a part of you feels depressed and anxious.",
+                                  "A part of you is so stressed.", "Add it to the list."])
+def test_feeling_words_are_not_labels(text):
+    assert not wording.clinical_labels(text)
+
+
+@pytest.mark.parametrize("text", ["Invite them to hang up on him.", "Encourage them to confront their boss.",
+                                  "You should leave him.", "Ask them to quit the job."])
+def test_advice_is_found(text):
+    assert wording.pushes_advice(text)
+
+
+@pytest.mark.parametrize("text", ["What do you need to feel safe?", "Invite them to notice the part that wants to quit.",
+                                  "It sounds like a part of you wants to hang up."])
+def test_reflection_and_questions_are_not_advice(text):
+    assert not wording.pushes_advice(text)
+
+
+@pytest.mark.parametrize("summary, turn, ok", [
+    ("It sounds like a part of you feels stuck.", "", True),
+    ("It sounds like your partner is struggling.", "", False),
+    ("It sounds like when your partner goes quiet, a part of you panics.", "When my partner goes quiet I panic.", True),
+    ("It sounds like they are sad.", "", False),
+    ("It sounds like the facilitator should listen.", "", False),
+    ("It sounds like I'm glad you said that.", "", False),
+    ("It sounds like there is a wall.", "", False),  # says nothing to "you"
+])
+def test_who_a_summary_speaks_to(summary, turn, ok):
+    assert (not wording.summary_problems(summary, turn)) == ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("Invite them to notice the part.", True),
+    ("Slow down and notice your own parts.", True),
+    ("Invite them to talk about what makes you who you are, that is me.", False),
+    ("Ask - A part of me feels guilty.", False),
+    ("Invite your partner to breathe.", False),
+    ("The part is scared.", False),
+])
+def test_who_a_suggestion_speaks_to(text, ok):
+    assert (not wording.suggestion_problems(text)) == ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("How do you feel toward that part?", True),
+    ("What does the critical part fear would happen?", True),
+    ("What does your partner think about you?", False),
+    ("How do they feel about it?", False),
+    ("What do I need right now?", False),
+    ("Tell me more about it.", False),
+])
+def test_who_a_follow_up_speaks_to(text, ok):
+    assert (not wording.follow_up_problems(text)) == ok
+
+
+def test_near_equal_counts_small_edits_but_not_another_question():
+    example = "It sounds like when your boss criticizes you, a part of you just wants to quit."
+    assert wording.near_equal(example, "It sounds like when your boss criticizes you, a part of you wants to quit.")
+    assert not wording.near_equal("How do you feel toward the critic?", "How do you feel toward this part?")
+    assert wording.near_equal("How do you feel toward this part?", "how do you feel toward this part")
+
+
+# ---- the summary post-check and the template ------------------------------------------------------------------------
+
+TURN = "Whenever my brother calls, a part of me gets so angry that I want to hang up."
+
+
+def test_check_summary_accepts_a_grounded_reflection():
+    assert check_summary("It sounds like a part of you gets angry when your brother calls.", TURN) == []
+
+
+@pytest.mark.parametrize("summary, problem", [
+    ("It sounds like your partner is angry at your brother.", "partner in the third person"),
+    ("It sounds like a part of you has depression about your brother.", "clinical label"),
+    ("It sounds like you should hang up on your brother.", "advice"),
+    ("It sounds like a part of you loves sunny beaches and you.", "not the partner's words"),
+])
+def test_check_summary_rejects(summary, problem):
+    assert problem in check_summary(summary, TURN)
+
+
+def test_check_summary_rejects_copies_of_the_example_and_of_earlier_hints():
+    s = "It sounds like a part of you gets angry when your brother calls."
+    assert "copies the prompt's example" in check_summary(s, TURN, examples=[s])
+    assert "repeats an earlier hint" in check_summary(s, TURN, earlier=[s.replace("angry", "so angry")])
+
+
+def test_repair_turns_the_partners_copied_first_person_and_leaves_the_models_own():
+    turn = "I get anxious before I visit my family."
+    assert repair("It sounds like a part of you gets anxious before I visit my family.", turn) == (
+        "It sounds like a part of you gets anxious before you visit your family.")
+    assert repair("It sounds like your part of you is anxious, and I'm glad you said it.", turn) == (
+        "It sounds like a part of you is anxious.")  # the model's own voice cut off at its clause
+    assert repair("It sounds like I'm glad you are here.", turn) == "It sounds like I'm glad you are here."
+
+
+def test_repair_drops_the_examples_other_part_when_the_partner_spoke_of_one():
+    assert repair("It sounds like a part of you keeps getting benched at work, and another part says you deserve it.",
+                  "I keep getting benched at work") == "It sounds like a part of you keeps getting benched at work."
+    two = "It sounds like a part of you wants to rest, and another part says rest is lazy."
+    assert repair(two, "Part of me wants to rest and another part says rest is lazy.") == two
+
+
+def test_clip_ends_a_cut_summary_at_its_last_clause():
+    assert clip("It sounds like a part of you is getting really anxious before you visit your family, and it's"
+                " telling you") == "It sounds like a part of you is getting really anxious before you visit your family."
+    assert clip("It sounds like a part of you is tired.") == "It sounds like a part of you is tired."
+
+
+@pytest.mark.parametrize("turn, expected", [
+    ("There is a part of me that gets really anxious before I visit my family.",
+     "It sounds like a part of you gets really anxious before you visit your family."),
+    ("I keep getting angry at my sister.", "It sounds like a part of you keeps getting angry at your sister."),
+    ("Honestly I just feel numb lately.", "It sounds like a part of you just feels numb lately."),
+    ("I'm a failure.", "It sounds like a part of you feels like a failure."),
+    ("hi i am okay, a little bit sad though", "It sounds like a part of you feels a little bit sad though."),
+    ("I lost my job and I can't pay rent.", "It sounds like you lost your job and you can't pay rent."),
+    ("My critic part tells me I'm lazy.", "It sounds like your critic part tells you you're lazy."),
+    ("Whenever my boss criticizes me, a part of me just wants to quit.",
+     "It sounds like whenever your boss criticizes you, a part of you just wants to quit."),
+])
+def test_template_summary_from_the_partners_words(turn, expected):
+    assert template_summary(turn) == expected
+
+
+def test_template_summary_is_always_addressed_bounded_and_new():
+    earlier: list[str] = []
+    for turn in ["Thank you so much, you have been great.", "Yeah.", "ok ok ok", "I feel so so sad and lonely.",
+                 "Thank you so much, you have been great.", "It is what it is."]:
+        s = template_summary(turn, earlier)
+        assert len(s) <= 100 and s.startswith("It sounds like")
+        assert not wording.summary_problems(s, turn) and not wording.clinical_labels(s)
+        assert not any(wording.near_equal(s, e) for e in earlier)
+        earlier.append(s)
+
+
+def test_grounded_summary_keeps_a_good_llm_summary_and_replaces_a_bad_one():
+    good = "It sounds like a part of you gets angry when your brother calls."
+    assert grounded_summary(good, TURN) == (good, [])
+    summary, problems = grounded_summary("It sounds like your partner is a great friend.", TURN)
+    assert problems and "your partner" not in summary and summary.startswith("It sounds like")
+    assert wording.shared_content(summary, TURN) >= 0.5
+
+
+# ---- metrics ---------------------------------------------------------------------------------------------------------
+
+
+def test_score_session_finds_example_copies_and_repeats():
+    example = "How do you feel toward the part that wants to quit?"
+    a = hint()
+    b = hint(summary="It sounds like a part of you feels stuck at work.", follow_ups=(example, "What is it like?"))
+    scored = quality.score_session([("I feel stuck at work.", a), ("I feel stuck at work.", b)], [example])
+    assert not scored[0].echo
+    assert scored[1].echo_example == ["follow_up"] and "summary" in scored[1].echo_repeat
+
+
+def test_safety_hints_are_not_scored():
+    safe = hint(priority="safety")
+    assert quality.score_session([("x", safe), ("x", safe)]) == []
+
+
+def test_distinct_share():
+    assert quality.distinct_share(["What is it?", "How is it?", "What is it?", "what is it"]) == 0.5
+    assert quality.distinct_share([]) is None
+
+
+def test_summarize_and_goals():
+    bad = hint(summary="It sounds like your partner has depression.", suggestion="Invite them to hang up on him.")
+    sessions = [[("I feel stuck at work.", hint()), ("I feel stuck at work.", hint())], [("My brother calls.", bad)]]
+    m = quality.summarize(sessions, embedder=FakeEmbedder())
+    assert m["hints"] == 3 and m["sessions"] == 2
+    assert m["addressed"] == round(2 / 3, 3) and m["summary_addressed"] == round(2 / 3, 3)
+    assert m["echo_repeat"] == round(1 / 3, 3)
+    assert m["distinct_follow_ups"] == 0.75  # (2/4 + 2/2) / 2
+    assert m["clinical_labels"] == 1 and m["advice"] == 1
+    assert 0 < m["grounding_cosine"] <= 1
+    assert quality.meets(m) == {"echo_rate": False, "distinct_follow_ups": False, "clinical_labels": False}
+    assert quality.deltas({"a": 1, "b": None}, {"a": 0.5, "b": 2}) == {"a": -0.5}
+
+
+# ---- the quality bench's sessions ------------------------------------------------------------------------------------
+
+
+def test_sessions_from_voice_corpus_ids():
+    assert session_of("esconv_test_004_13") == "esconv_test_004"
+    clips = [Clip(i, None, "") for i in ("a_1", "a_3", "b_2", "a_5")]
+    assert [[c.id for c in s] for s in sessions_of(clips)] == [["a_1", "a_3", "a_5"], ["b_2"]]
+    assert len(sessions_of(clips, one_session=True)) == 1
+
+
+def test_short_turns_wait_for_the_next_one():
+    assert merged_turns(["Yes.", "I feel it in my chest.", "ok", "no"], 5) == ["Yes. I feel it in my chest."]
