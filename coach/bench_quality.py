@@ -131,25 +131,23 @@ def run_quality(
     limit: int | None = None,
     progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict:
-    from coach.embed import OnnxEmbedder
     from coach.hints import HintWriter
     from coach.llm import LlamaChatModel
     from coach.move_choice import MoveChooser
     from coach.safety import SafetyCheck
-    from coach.stt import GuardConfig, WhisperTranscriber, run_stt
+    from coach.runtime import load_embedder, load_transcriber
+    from coach.stt import GuardConfig, run_stt
 
     t0 = time.perf_counter()
     llms = installed_llms(settings)
     if not llms:
         raise CoachError(f"no hint model installed in {settings.models_dir}: run scripts/setup_models.sh")
-    embedder = OnnxEmbedder(modelstore.resolve(settings.models_dir, "embed")[1])  # as runtime.load_embedder
+    _, embedder = load_embedder(settings)
     chooser = MoveChooser(embedder)
     check = SafetyCheck(embedder)
     transcriber = None
     if not text_only:
-        stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
-        transcriber = WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
-                                         threads=settings.stt_threads)
+        _, transcriber = load_transcriber(settings)
     guard = GuardConfig.from_settings(settings)
     report: dict = {"text": "reference" if text_only else "whisper", "llms": llms, "corpora": {}}
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from coach import modelstore
 from coach.config import Settings
 from coach.errors import CoachError
 from coach.events import (
@@ -218,11 +217,9 @@ def _bench_safety(settings: Settings, path: Path, whisper: bool, corpus: Path | 
     click.echo(f"safety check ready in {time.perf_counter() - t0:.1f} s ({embed_id})", err=True)
     transcriber = None
     if whisper or corpus is not None:
-        from coach.stt import WhisperTranscriber
+        from coach.runtime import load_transcriber
 
-        stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
-        transcriber = WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
-                                         threads=settings.stt_threads)
+        stt_id, transcriber = load_transcriber(settings)
         click.echo(f"speech to text: {stt_id}", err=True)
     report = run_safety_bench(check, path, transcriber, corpus)
     click.echo(format_safety_report(report))

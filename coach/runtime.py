@@ -42,12 +42,9 @@ class Models:
         t0 = time.perf_counter()
         d = settings.models_dir
         vad_path = modelstore.model_file(d, "vad", None, ".onnx")
-        stt_id, stt_dir = modelstore.resolve(d, "stt", settings.stt_model)
+        stt_id, transcriber = load_transcriber(settings)
         llm_id, _ = modelstore.resolve(d, "llm", settings.llm_model)
         gguf = modelstore.model_file(d, "llm", llm_id, ".gguf")
-        transcriber = WhisperTranscriber(
-            stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size, threads=settings.stt_threads
-        )
         chat = LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
         embed_id, embedder = load_embedder(settings)
         names = {"vad": "silero-vad", "stt": stt_id, "llm": llm_id, "embed": embed_id}
@@ -64,6 +61,12 @@ class Models:
         self.transcriber.transcribe(np.zeros(16000, dtype=np.float32))
         self.chat.count_tokens("warm up")
         self.safety.assess("warm up the safety check")
+
+
+def load_transcriber(settings: Settings) -> tuple[str, WhisperTranscriber]:
+    stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
+    return stt_id, WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
+                                      threads=settings.stt_threads)
 
 
 def load_embedder(settings: Settings) -> tuple[str, OnnxEmbedder]:

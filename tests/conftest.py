@@ -29,6 +29,23 @@ def models(settings):
         pytest.skip(f"models not installed ({e})")
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The real sentence embedder alone (no Whisper, no LLM): the safety and move tests need only this."""
+    from coach import modelstore
+    from coach.config import DEFAULT_MODELS_DIR
+    from coach.embed import OnnxEmbedder
+    from coach.errors import ModelsMissingError
+
+    try:
+        _, folder = modelstore.resolve(DEFAULT_MODELS_DIR, "embed")
+    except ModelsMissingError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"embedding model not installed ({e})")
+    return OnnxEmbedder(folder)
+
+
 def shared(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

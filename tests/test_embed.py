@@ -7,23 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from coach import modelstore
-from coach.config import DEFAULT_MODELS_DIR
 from coach.errors import ModelsMissingError
 
 # sentence-transformers 5 with torch 2.13 (measured once, outside the project) for "A man is eating food."
 REFERENCE_HEAD = [0.03324165, 0.00440609, -0.00627695, 0.04837865, -0.13870227, -0.03361740]
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    from coach.embed import OnnxEmbedder
-
-    try:
-        _, folder = modelstore.resolve(DEFAULT_MODELS_DIR, "embed")
-    except ModelsMissingError as e:
-        pytest.skip(f"embedding model not installed ({e})")
-    return OnnxEmbedder(folder)
 
 
 def test_matches_the_reference_implementation(embedder):

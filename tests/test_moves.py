@@ -236,13 +236,7 @@ LABELLED = [
 
 
 @pytest.fixture(scope="module")
-def real_chooser(models, settings):
-    embedder = getattr(models, "embedder", None)
-    if embedder is None:
-        from coach import modelstore
-        from coach.embed import OnnxEmbedder
-
-        embedder = OnnxEmbedder(modelstore.resolve(settings.models_dir, "embed")[1])
+def real_chooser(embedder):
     return MoveChooser(embedder)
 
 

@@ -145,18 +145,10 @@ def test_denials_only_count_for_the_phrase_they_deny(text):
 # ---- by meaning, with the real embedding model --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def check():
-    from coach.config import DEFAULT_MODELS_DIR
-    from coach.embed import OnnxEmbedder
-    from coach.errors import ModelsMissingError
-    from coach import modelstore
+def check(embedder):
     from coach.safety import SafetyCheck
 
-    try:
-        _, folder = modelstore.resolve(DEFAULT_MODELS_DIR, "embed")
-    except ModelsMissingError as e:
-        pytest.skip(f"embedding model not installed ({e})")
-    return SafetyCheck(OnnxEmbedder(folder))
+    return SafetyCheck(embedder)
 
 
 @pytest.mark.parametrize("text", [
