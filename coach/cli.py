@@ -10,6 +10,7 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from coach.config import Settings
 from coach.errors import CoachError
@@ -96,7 +97,12 @@ def main(ctx: click.Context, verbose: int) -> None:
     """No Bad Parts coach: offline IFS-style hints for peer-support sessions."""
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
-    ctx.obj = Settings()
+    try:
+        ctx.obj = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = "COACH_" + "_".join(str(x) for x in first["loc"]).upper()
+        raise click.ClickException(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
 @main.command()

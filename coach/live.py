@@ -25,10 +25,14 @@ log = logging.getLogger("coach.live")
 EventHandler = Callable[[Event], Awaitable[None]]
 
 
+async def _ignore(ev: Event) -> None:
+    pass
+
+
 class LiveSession:
-    def __init__(self, models: Models, settings: Settings, on_event: EventHandler):
+    def __init__(self, models: Models, settings: Settings, on_event: EventHandler | None = None):
         self._loop = asyncio.get_running_loop()
-        self._on_event = on_event
+        self.on_event: EventHandler = on_event or _ignore  # whoever delivers the events sets this
         self._t0 = time.monotonic()
         self._wake = asyncio.Event()
         self._audio = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-audio")
@@ -71,7 +75,7 @@ class LiveSession:
             events = await self._loop.run_in_executor(self._audio, fn, *args)
         for ev in events:
             try:
-                await self._on_event(ev)
+                await self.on_event(ev)
             except Exception:
                 log.exception("delivering a %s event failed", type(ev).__name__)
 

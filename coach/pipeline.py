@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
+from coach.config import STREAMING_PARTS
 from coach.errors import ModelOutputError
 from coach.events import (
     Event,
@@ -69,7 +70,7 @@ class PipelineConfig:
         return base.for_mode(s.mode)
 
     def for_mode(self, mode: str) -> "PipelineConfig":
-        parts = ("tight_stt", "speculative", "stream_fields")
+        parts = tuple(p.replace("-", "_") for p in STREAMING_PARTS)
         if mode == "turn":  # the baseline: wait for the turn to end, transcribe it whole, deliver the whole hint
             return replace(self, **{p: False for p in parts})
         if mode == "streaming":

@@ -7,17 +7,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 
 import numpy as np
 
 from coach.config import Settings
 from coach.events import Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
-from coach.live import LiveSession
+from coach.history import SessionHistory
 from coach.parts import PartsMap
-from coach.runtime import Models
+from coach.tasks import TaskSet
 
 if TYPE_CHECKING:
+    from coach.runtime import Models
     from server.sessions import Session
 
 log = logging.getLogger("coach.room")
@@ -25,6 +26,8 @@ log = logging.getLogger("coach.room")
 TOPIC_HINT = "coach.hint"
 TOPIC_TRANSCRIPT = "coach.transcript"
 TOPIC_PARTS = "coach.parts"
+TOPIC_HISTORY = "coach.history"  # everything so far, to a facilitator who (re)joins
+RETRY_S = (0.5, 1.0, 2.0, 3.0, 5.0)  # waits between attempts to (re)join while LiveKit is down or restarting
 
 
 def partial_payload(ev: HintPartial) -> dict:
@@ -54,57 +57,106 @@ def alert_payload(ev: SafetyAlert) -> dict:
     }
 
 
-class CoachParticipant:
-    """One session's coach. Every failure stays inside this object: the server and other sessions go on."""
+class LiveInput(Protocol):
+    """What the coach needs of the pipeline (coach.live.LiveSession; a fake in unit tests)."""
 
-    def __init__(self, session: "Session", models: Models, settings: Settings, token: str, url: str):
+    on_event: Callable[[Event], Any]
+
+    async def feed(self, samples: np.ndarray) -> None: ...
+
+    async def end_input(self) -> None: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+Credentials = Callable[[], tuple[str, str]]  # -> (LiveKit url, a freshly minted coach token)
+
+
+async def sdk_audio_frames(track) -> AsyncIterator[np.ndarray]:
+    """The partner's microphone as 16 kHz mono float32 blocks, resampled by the LiveKit SDK."""
+    from livekit import rtc
+
+    stream = rtc.AudioStream(track, sample_rate=16000, num_channels=1)
+    try:
+        async for event in stream:
+            yield np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
+    finally:
+        await stream.aclose()
+
+
+class CoachParticipant:
+    """One session's coach in its LiveKit room. The room (a factory: a room that LiveKit dropped is replaced by a new
+    one) and the pipeline are handed in, so unit tests drive this with fakes. Every failure stays inside this object:
+    the server and other sessions go on."""
+
+    def __init__(self, session: "Session", new_room: Callable[[], Any], live: LiveInput, credentials: Credentials,
+                 audio_frames: Callable[[Any], AsyncIterator[np.ndarray]] = sdk_audio_frames):
         self.session = session
-        self._models, self._settings = models, settings
-        self._token, self._url = token, url
+        self._new_room, self._live, self._credentials, self._audio_frames = new_room, live, credentials, audio_frames
+        live.on_event = self._deliver
         self._room = None
-        self._live: LiveSession | None = None
+        self._tasks = TaskSet(f"session {session.id}")
         self._audio_task: asyncio.Task | None = None
-        self._parts: PartsMap | None = PartsMap()  # this session's parts map: memory only, dropped at aclose
+        self._parts: PartsMap | None = PartsMap()  # memory only, dropped at aclose
+        self.history: SessionHistory | None = SessionHistory()  # memory only, dropped at aclose
         self._consented = session.consented_at is not None
+        self._closing = False
         self.paused = False
         self.state = "starting"
-        self._task = asyncio.create_task(self._run())
+        self.joins = 0  # times the coach joined the room (more than one: it came back after LiveKit dropped it)
+        self._tasks.spawn(self._join(), "joining the room")
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _join(self) -> None:
+        """Joins the room, retrying while LiveKit is down (it may be restarting), until it works or we close."""
         from livekit import rtc
 
-        try:
-            self._live = LiveSession(self._models, self._settings, self._deliver)
-            room = self._room = rtc.Room()
+        for attempt in range(10**9):
+            if self._closing:
+                return
+            room = self._new_room()
             room.on("track_published", self._on_track_published)
             room.on("track_subscribed", self._on_track_subscribed)
             room.on("track_unsubscribed", self._on_track_gone)
+            room.on("participant_connected", self._on_participant_joined)
             room.on("participant_disconnected", self._on_participant_left)
             room.on("reconnecting", lambda: log.info("session %s: reconnecting to LiveKit", self.session.id))
             room.on("reconnected", self._on_reconnected)
-            room.on("disconnected", self._on_disconnected)
-            await room.connect(self._url, self._token, rtc.RoomOptions(auto_subscribe=False))
-            log.info("session %s: coach joined the room", self.session.id)
-            await self._set_state("waiting")
+            room.on("disconnected", lambda reason=None, room=room: self._on_disconnected(room, reason))
+            try:
+                url, token = self._credentials()
+                await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
+            except Exception as e:
+                if attempt == 0:
+                    log.warning("session %s: the coach could not join the room (%s): retrying", self.session.id,
+                                type(e).__name__)
+                self.state = "offline"
+                await asyncio.sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)])
+                continue
+            self._room = room
+            self.joins += 1
+            log.info("session %s: coach joined the room%s", self.session.id, " again" if self.joins > 1 else "")
+            await self._set_state(self._idle_state())
             self._subscribe_existing()
-        except Exception:
-            self.state = "offline"
-            log.exception("session %s: the coach could not join the room", self.session.id)
+            if self.session.facilitator_identity in room.remote_participants:
+                await self._send_history()
+            return
 
     async def aclose(self) -> None:
-        self._parts = None  # the session is over: its parts map goes with it
-        if self._audio_task:
-            self._audio_task.cancel()
-        if self._live:
-            await self._live.aclose()
-        if self._room is not None:
+        self._closing = True
+        self._parts, self.history = None, None  # the session is over: what it said goes with it
+        self._stop_audio()
+        await self._tasks.aclose()
+        await self._live.aclose()
+        room, self._room = self._room, None
+        if room is not None:
             try:
-                await self._room.disconnect()
+                await room.disconnect()
             except Exception:
                 log.info("session %s: disconnect failed (already gone)", self.session.id)
-        self._task.cancel()
         self.state = "offline"
 
     def partner_consented(self) -> None:
@@ -113,9 +165,8 @@ class CoachParticipant:
 
     async def set_paused(self, paused: bool) -> None:
         self.paused = paused
-        if self._live:
-            self._live.set_paused(paused)
-        await self._set_state("paused" if paused else ("listening" if self._audio_task else "waiting"))
+        self._live.set_paused(paused)
+        await self._set_state(self._idle_state())
 
     # ---- subscriptions: only the partner's microphone ----------------------------------------------------
 
@@ -140,19 +191,21 @@ class CoachParticipant:
         if self._wanted(publication, participant):
             publication.set_subscribed(True)
 
-    def _on_disconnected(self, reason=None) -> None:
-        """The room is gone (ended, or LiveKit gave up reconnecting): the facilitator's page shows the coach offline."""
-        log.info("session %s: disconnected from LiveKit", self.session.id)
-        if self._audio_task:
-            self._audio_task.cancel()
-            self._audio_task = None
-        if self._live:
-            asyncio.create_task(self._live.end_input())
+    def _on_disconnected(self, room, reason=None) -> None:
+        """LiveKit dropped us (it restarted, or gave up reconnecting): the page shows the coach offline while a new
+        room object joins again. The partner's last words still count."""
+        if room is not self._room or self._closing:
+            return
+        log.info("session %s: disconnected from LiveKit (%s): joining again", self.session.id, reason)
+        self._room = None
+        self._stop_listening(publish_state=False)
         self.state = "offline"
+        self._tasks.spawn(self._join(), "joining the room again")
 
     def _on_reconnected(self) -> None:
         log.info("session %s: reconnected to LiveKit", self.session.id)
         self._subscribe_existing()
+        self._tasks.spawn(self._send_history(), "sending the history after a reconnect")
 
     def _on_track_subscribed(self, track, publication, participant) -> None:
         from livekit import rtc
@@ -160,77 +213,90 @@ class CoachParticipant:
         if not self._wanted(publication, participant) or track.kind != rtc.TrackKind.KIND_AUDIO:
             publication.set_subscribed(False)
             return
-        if self._audio_task:
-            self._audio_task.cancel()
-        self._audio_task = asyncio.create_task(self._listen(track))
+        self._stop_audio()
+        self._audio_task = self._tasks.spawn(self._listen(track), "listening to the partner")
 
     def _on_track_gone(self, track, publication, participant) -> None:
         if participant.identity == self.session.partner_identity:
             self._stop_listening()
+
+    def _on_participant_joined(self, participant) -> None:
+        if participant.identity == self.session.facilitator_identity:  # a reload, or back after a network drop
+            self._tasks.spawn(self._send_history(), "sending the history to the facilitator")
 
     def _on_participant_left(self, participant) -> None:
         if participant.identity == self.session.partner_identity:
             log.info("session %s: partner left", self.session.id)
             self._stop_listening()
 
-    def _stop_listening(self) -> None:
+    def _stop_audio(self) -> None:
         if self._audio_task:
             self._audio_task.cancel()
             self._audio_task = None
-        if self._live:  # the partner may have left mid-sentence: their last words are still transcribed
-            asyncio.create_task(self._live.end_input())
-        asyncio.create_task(self._set_state("paused" if self.paused else "waiting"))
+
+    def _stop_listening(self, publish_state: bool = True) -> None:
+        self._stop_audio()
+        # The partner may have left mid-sentence: their last words are still transcribed.
+        self._tasks.spawn(self._live.end_input(), "finishing the partner's last words")
+        if publish_state:
+            self._tasks.spawn(self._set_state(self._idle_state()), "publishing the coach state")
 
     async def _listen(self, track) -> None:
-        from livekit import rtc
-
-        stream = rtc.AudioStream(track, sample_rate=16000, num_channels=1)
-        await self._set_state("paused" if self.paused else "listening")
-        try:
-            async for event in stream:
-                samples = np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
-                await self._live.feed(samples)
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            log.exception("session %s: audio stream failed", self.session.id)
-        finally:
-            await stream.aclose()
+        await self._set_state(self._idle_state(listening=True))
+        async for samples in self._audio_frames(track):
+            await self._live.feed(samples)
 
     # ---- output: to the facilitator only -------------------------------------------------------------------
 
     async def _send(self, topic: str, payload: dict) -> None:
         room = self._room
         if room is None or not room.isconnected():
-            return
+            return  # kept in the history: the facilitator gets it when the coach is back
         await room.local_participant.send_text(
             json.dumps(payload), topic=topic, destination_identities=[self.session.facilitator_identity]
         )
 
+    async def _send_history(self) -> None:
+        if self.history:
+            await self._send(TOPIC_HISTORY, self.history.snapshot())
+
     async def _deliver(self, ev: Event) -> None:
+        history = self.history
         if isinstance(ev, Transcript):
-            await self._send(TOPIC_TRANSCRIPT, {"turn_id": ev.turn_id, "text": ev.text, "t_start": round(ev.t_start, 2),
-                                                "t_end": round(ev.t_end, 2)})
+            line = {"turn_id": ev.turn_id, "text": ev.text, "t_start": round(ev.t_start, 2), "t_end": round(ev.t_end, 2)}
+            if history is not None:
+                history.transcript(line)
+            await self._send(TOPIC_TRANSCRIPT, line)
             if self._parts is not None and self._parts.update(ev.turn_id, ev.text):
-                await self._send(TOPIC_PARTS, {"turn_id": ev.turn_id, "parts": self._parts.snapshot()})
+                parts = {"turn_id": ev.turn_id, "parts": self._parts.snapshot()}
+                if history is not None:
+                    history.parts(parts)
+                await self._send(TOPIC_PARTS, parts)
         elif isinstance(ev, SafetyAlert):
-            await self._send(TOPIC_HINT, alert_payload(ev))
+            await self._send_hint(alert_payload(ev))
         elif isinstance(ev, HintStarted):
             await self._set_state("thinking")
         elif isinstance(ev, HintPartial):
-            await self._send(TOPIC_HINT, partial_payload(ev))
+            await self._send_hint(partial_payload(ev))
         elif isinstance(ev, HintReady):
-            await self._send(TOPIC_HINT, hint_payload(ev))
+            await self._send_hint(hint_payload(ev))
             await self._set_state(self._idle_state())
         elif isinstance(ev, HintFailed):
             # Part of it may be on screen already: the page takes it down.
-            await self._send(TOPIC_HINT, {"id": ev.hint_id, "partial": False, "withdrawn": True})
+            await self._send_hint({"id": ev.hint_id, "partial": False, "withdrawn": True})
             await self._set_state(self._idle_state())
 
-    def _idle_state(self) -> str:
+    async def _send_hint(self, payload: dict) -> None:
+        if self.history is not None:
+            self.history.hint(payload)
+        await self._send(TOPIC_HINT, payload)
+
+    def _idle_state(self, listening: bool | None = None) -> str:
         if self.paused:
             return "paused"
-        return "listening" if self._audio_task else "waiting"
+        if listening is None:
+            listening = self._audio_task is not None and not self._audio_task.done()
+        return "listening" if listening else "waiting"
 
     async def _set_state(self, state: str) -> None:
         self.state = state
@@ -246,12 +312,22 @@ class CoachParticipant:
 class CoachRoomManager:
     """The server's hooks into the coach: one CoachParticipant per session, models loaded once and shared."""
 
-    def __init__(self, models: Models, settings: Settings):
-        self._models, self._settings = models, settings
+    def __init__(self, models: "Models", settings: Settings, *, new_room: Callable[[], Any] | None = None,
+                 new_live: Callable[[], LiveInput] | None = None,
+                 audio_frames: Callable[[Any], AsyncIterator[np.ndarray]] = sdk_audio_frames):
+        self._models, self._settings, self._audio_frames = models, settings, audio_frames
+        self._new_room = new_room or _sdk_room
+        self._new_live = new_live or self._live_session
         self._coaches: dict[str, CoachParticipant] = {}
 
-    async def session_created(self, session, coach_token: str, livekit_url: str) -> None:
-        self._coaches[session.id] = CoachParticipant(session, self._models, self._settings, coach_token, livekit_url)
+    def _live_session(self) -> LiveInput:
+        from coach.live import LiveSession
+
+        return LiveSession(self._models, self._settings)
+
+    async def session_created(self, session, credentials: Credentials) -> None:
+        self._coaches[session.id] = CoachParticipant(session, self._new_room, self._new_live(), credentials,
+                                                    self._audio_frames)
 
     async def partner_joined(self, session) -> None:
         if coach := self._coaches.get(session.id):
@@ -269,7 +345,15 @@ class CoachRoomManager:
         coach = self._coaches.get(session.id)
         return coach.state if coach else "offline"
 
+    def coach(self, session_id: str) -> CoachParticipant | None:
+        return self._coaches.get(session_id)
+
     async def aclose(self) -> None:
-        for sid in list(self._coaches):
-            coach = self._coaches.pop(sid)
-            await coach.aclose()
+        coaches, self._coaches = list(self._coaches.values()), {}
+        await asyncio.gather(*(c.aclose() for c in coaches), return_exceptions=True)
+
+
+def _sdk_room():
+    from livekit import rtc
+
+    return rtc.Room()

@@ -102,6 +102,7 @@ class ThreadWorker:
         self._updates: queue.SimpleQueue[Update] = queue.SimpleQueue()
         self._cancelled: set[int] = set()
         self._ready: deque[Update] = deque()
+        self._closing = False
 
     def submit(self, fn: JobFn, t: float) -> int:
         job = next(self._ids)
@@ -112,7 +113,7 @@ class ThreadWorker:
 
         def run() -> None:
             try:
-                put("done", fn(lambda v: put("partial", v), lambda: job in self._cancelled))
+                put("done", fn(lambda v: put("partial", v), lambda: self._closing or job in self._cancelled))
             except Exception as e:
                 put("error", e)
 
@@ -134,4 +135,6 @@ class ThreadWorker:
         return self._ready.popleft()
 
     def close(self) -> None:
+        """Stops a job in progress at its next step (a hint being written does not hold shutdown) and waits for it."""
+        self._closing = True
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -30,7 +30,8 @@ VENDOR_JS = WEB_DIR / "node_modules" / "livekit-client" / "dist" / "livekit-clie
 class CoachHooks(Protocol):
     """What the server asks of the coach. Implemented by coach.room; a fake in tests."""
 
-    async def session_created(self, session: Session, coach_token: str, livekit_url: str) -> None: ...
+    async def session_created(self, session: Session, credentials: Callable[[], tuple[str, str]]) -> None:
+        """`credentials()` gives the LiveKit url and a freshly minted coach token, each time the coach (re)joins."""
 
     async def partner_joined(self, session: Session) -> None: ...
 
@@ -165,10 +166,14 @@ async def create_session(request: web.Request) -> web.Response:
     _require_facilitator(request)
     cfg = request.app[CONFIG]
     session, code = request.app[STORE].create()
-    coach_token = mint(cfg.keys, room=session.room, identity=session.coach_identity, name="Coach", role="coach",
-                       ttl_s=cfg.settings.token_ttl_s)
+    url = cfg.livekit_http.replace("http", "ws", 1)
+
+    def credentials() -> tuple[str, str]:
+        return url, mint(cfg.keys, room=session.room, identity=session.coach_identity, name="Coach", role="coach",
+                         ttl_s=cfg.settings.token_ttl_s)
+
     try:
-        await request.app[HOOKS].session_created(session, coach_token, cfg.livekit_http.replace("http", "ws", 1))
+        await request.app[HOOKS].session_created(session, credentials)
     except Exception:
         log.exception("the coach could not start for session %s", session.id)
     return web.json_response(_facilitator_view(request, session, code), status=201)
@@ -318,7 +323,7 @@ async def json_errors(request: web.Request, handler):
 class NoCoach:
     """Hooks for a server without a coach (tests of the API alone, or a coach that failed to load)."""
 
-    async def session_created(self, session, coach_token, livekit_url):
+    async def session_created(self, session, credentials):
         pass
 
     async def partner_joined(self, session):

@@ -55,7 +55,7 @@ class PausableHooks:
     def __init__(self):
         self.paused: dict[str, bool] = {}
 
-    async def session_created(self, session, coach_token, livekit_url):
+    async def session_created(self, session, credentials):
         pass
 
     async def partner_joined(self, session):
@@ -497,6 +497,25 @@ def test_transcript_lines_appear_in_order(facilitator):
     expect(lines.nth(0)).to_contain_text("1:05")
     expect(lines.nth(0)).to_contain_text("There's a part of me that wants to quit.")
     expect(lines.nth(1)).to_contain_text("furious")
+
+
+def test_history_after_a_reload_shows_everything_once(facilitator):
+    page, _ = facilitator
+    render(page, "renderTranscript", {"turn_id": 1, "text": "My inner critic was loud.", "t_start": 1.0, "t_end": 3.0})
+    history = {
+        "transcript": [{"turn_id": i, "text": f"Line {i} of the session.", "t_start": i * 5.0, "t_end": i * 5.0 + 3}
+                       for i in (1, 2, 3)],
+        "hints": [hint(id=7), hint(id=8, summary="A part of you wants rest.")],
+        "parts": {"turn_id": 3, "parts": [{"id": "p1", "name": "my inner critic", "role": "manager",
+                                          "latest": "It was loud.", "last_turn": 1, "mentions": 1}]},
+    }
+    render(page, "renderHistory", history)
+    render(page, "renderHistory", history)  # sent again (a second reconnect): nothing doubles
+    expect(page.locator(".transcript-line")).to_have_count(3)
+    expect(page.locator(".transcript-line").nth(0)).to_contain_text("Line 1 of the session.")
+    expect(page.locator(".hint")).to_have_count(2)
+    expect(page.locator(".hint").first).to_contain_text("A part of you wants rest.")  # newest on top
+    expect(page.locator(".part-name")).to_have_text(["my inner critic"])
 
 
 def test_only_the_coach_participant_is_heard(facilitator):

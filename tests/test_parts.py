@@ -379,41 +379,16 @@ def test_a_conversation():
 # ---- in the room: to the facilitator only, on coach.parts, dropped at the end ---------------------------------------
 
 
-class FakeRoom:
-    """The part of livekit.rtc.Room that CoachParticipant sends with: records every text stream."""
-
-    def __init__(self):
-        self.sent: list[tuple[str, list[str], dict]] = []
-        self.local_participant = self
-
-    def isconnected(self) -> bool:
-        return True
-
-    async def send_text(self, text, *, topic, destination_identities):
-        import json
-
-        self.sent.append((topic, list(destination_identities), json.loads(text)))
-
-    async def set_attributes(self, attributes):
-        pass
-
-    async def disconnect(self):
-        pass
-
-
 @pytest.fixture
-async def coach(monkeypatch):
+async def coach():
     from types import SimpleNamespace
 
     from coach import room
+    from tests.fakes_room import FakeLive, FakeRoom
 
-    async def no_room(self):
-        self._room = FakeRoom()
-
-    monkeypatch.setattr(room.CoachParticipant, "_run", no_room)
     session = SimpleNamespace(id="s1", consented_at=1.0, partner_identity="partner-1",
                               facilitator_identity="facilitator-1")
-    return room.CoachParticipant(session, models=None, settings=None, token="t", url="ws://x")
+    return room.CoachParticipant(session, FakeRoom, FakeLive(), lambda: ("ws://x", "t"))
 
 
 async def test_room_sends_the_parts_map_to_the_facilitator_only(coach, caplog):
@@ -423,7 +398,7 @@ async def test_room_sends_the_parts_map_to_the_facilitator_only(coach, caplog):
     from coach.events import Transcript
 
     caplog.set_level(logging.DEBUG)
-    await asyncio.sleep(0)  # the fake _run attaches the room
+    await asyncio.sleep(0)  # the coach joins its (fake) room
     said = ["We had a long day.", "My inner critic kept at me all day.", "It says I'm lazy."]
     for turn_id, text in enumerate(said, start=1):
         await coach._deliver(Transcript(turn_id, text, turn_id * 5.0, turn_id * 5.0 + 3, turn_id * 5.0 + 3.5, 0.3))
@@ -442,4 +417,4 @@ async def test_room_sends_the_parts_map_to_the_facilitator_only(coach, caplog):
     assert coach._parts is None  # the session's map is gone
     room.sent.clear()
     await coach._deliver(Transcript(4, "My inner critic again.", 30.0, 32.0, 32.5, 0.3))
-    assert [topic for topic, _, _ in room.sent] == ["coach.transcript"]
+    assert room.sent == []  # the session is over: nothing more goes out

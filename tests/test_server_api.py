@@ -26,8 +26,8 @@ class RecordingHooks:
     def __init__(self):
         self.calls = []
 
-    async def session_created(self, session, coach_token, livekit_url):
-        self.calls.append(("created", session.id, coach_token, livekit_url))
+    async def session_created(self, session, credentials):
+        self.calls.append(("created", session.id, *credentials()))
 
     async def partner_joined(self, session):
         self.calls.append(("joined", session.id))
@@ -88,7 +88,7 @@ async def test_create_session_returns_contract_and_facilitator_token(client, hoo
     assert 0 < claims["exp"] - time.time() <= 900 + 5
     # the coach got its own token: kind agent, no media publishing, may send text
     created = [c for c in hooks.calls if c[0] == "created"]
-    coach = decode(created[0][2])
+    coach = decode(created[0][3])  # (created, session id, url, token)
     assert coach["kind"] == "agent" and coach["video"]["room"] == body["room"]
     assert coach["video"].get("canPublish") is False and coach["video"]["canPublishData"] is True
     assert coach["video"]["canUpdateOwnMetadata"] is True  # its coach_state attribute

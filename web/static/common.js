@@ -128,6 +128,26 @@ export function wireCall(room, LK, els, { isCoach, setCoachState, onVideoOff }) 
     .on(RoomEvent.Reconnected, () => showMessage(els.message, ''));
 }
 
+/**
+ * Tries `attempt` again after an unexpected disconnect, waiting a little longer each time (LiveKit may be
+ * restarting, or the network is back in a moment). `attempt` resolves true when connected. Returns a cancel function.
+ */
+export function keepTrying(attempt, onWait) {
+  const waits = [1, 2, 3, 5];
+  let cancelled = false;
+  let timer = null;
+  const run = async (i) => {
+    if (cancelled) return;
+    const ok = await attempt().catch(() => false);
+    if (ok || cancelled) return;
+    const wait = waits[Math.min(i, waits.length - 1)];
+    onWait?.(wait);
+    timer = setTimeout(() => run(i + 1), wait * 1000);
+  };
+  timer = setTimeout(() => run(0), 500);
+  return () => { cancelled = true; clearTimeout(timer); };
+}
+
 /** Plain-words reason for a failed room.connect(); `advice` says what the reader can do about it. */
 export function connectionProblem(err, advice) {
   const detail = err && err.message ? ` (Details: ${err.message})` : '';

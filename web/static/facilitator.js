@@ -2,8 +2,8 @@
 // parts map. Hints, transcript lines and the parts map arrive as LiveKit text streams from the coach participant, to
 // this participant only. Session notes are built from what this page received, in this browser, only on click.
 import {
-  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, livekit, mediaProblem, showMessage, signalingUrl,
-  wireCall, wireCopy,
+  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, keepTrying, livekit, mediaProblem, showMessage,
+  signalingUrl, wireCall, wireCopy,
 } from './common.js';
 
 const MAX_HINTS = 50;
@@ -54,6 +54,7 @@ let session = null; // the API's view of this session
 let room = null;
 let paused = false;
 let ending = false;
+let stopRetrying = null; // set while the page reconnects by itself
 
 // ---- coach state --------------------------------------------------------------------------------------------
 
@@ -358,15 +359,27 @@ for (const button of document.querySelectorAll('[data-notes]')) {
   button.addEventListener('click', () => downloadNotes(button.dataset.notes));
 }
 
+/**
+ * Renders a coach.history payload {transcript: [...], hints: [...], parts}: everything the coach sent this session,
+ * oldest first, sent again when this page (re)joins. What is already on the page stays as it is.
+ */
+function renderHistory(payload) {
+  if (!payload || typeof payload !== 'object') return;
+  if (Array.isArray(payload.transcript)) for (const line of payload.transcript) renderTranscript(line);
+  if (Array.isArray(payload.hints)) for (const hint of payload.hints) renderHint(hint);
+  if (payload.parts) renderParts(payload.parts);
+}
+
 // The text-stream handlers registered with LiveKit, by topic: only the coach participant's messages are rendered.
 const streamHandlers = {
   'coach.hint': fromCoach(renderHint),
   'coach.transcript': fromCoach(renderTranscript),
   'coach.parts': fromCoach(renderParts),
+  'coach.history': fromCoach(renderHistory),
 };
 
 // Test hooks: the LiveKit handlers call exactly these functions.
-window.nbpFacilitator = { renderHint, renderTranscript, renderParts, setCoachState, streamHandlers };
+window.nbpFacilitator = { renderHint, renderTranscript, renderParts, renderHistory, setCoachState, streamHandlers };
 
 // ---- page state ---------------------------------------------------------------------------------------------
 
@@ -433,7 +446,7 @@ async function connect() {
   if (!LK) {
     showMessage(ui.connection, LIVEKIT_MISSING);
     showPlaceholder('No video.');
-    return;
+    return true; // trying again would not help
   }
   const { RoomEvent, DisconnectReason } = LK;
   const current = new LK.Room({ adaptiveStream: true, dynacast: true });
@@ -462,8 +475,9 @@ async function connect() {
       }
       ui.partnerVideo.hidden = true;
       ui.selfView.hidden = true;
-      showMessage(ui.connection, 'You are disconnected from the video call.');
-      showPlaceholder('Disconnected.', { retry: true });
+      room = null;
+      setCoachState('offline');
+      reconnectByItself();
     });
   for (const [topic, handler] of Object.entries(streamHandlers)) current.registerTextStreamHandler(topic, handler);
 
@@ -472,15 +486,15 @@ async function connect() {
     joined = true;
     if (room !== current || ending) { // ended or retried while connecting
       await current.disconnect();
-      return;
+      return false;
     }
   } catch (err) {
-    if (room !== current || ending) return;
+    if (room !== current || ending) return false;
     room = null;
     showMessage(ui.connection, connectionProblem(err,
       'Check that the coach (coach serve) is still running on this computer, then press Try again.'));
     showPlaceholder('Not connected.', { retry: true });
-    return;
+    return false;
   }
   showMessage(ui.connection, '');
   for (const participant of current.remoteParticipants.values()) {
@@ -492,6 +506,21 @@ async function connect() {
   } catch (err) {
     showMessage(ui.media, mediaProblem(err), 'warn');
   }
+  return true;
+}
+
+/** Back into the call without anyone pressing anything: a fresh token each try (the old one may have expired). */
+function reconnectByItself() {
+  stopRetrying?.();
+  showMessage(ui.connection, 'The video call was interrupted. Reconnecting by itself…', 'warn');
+  showPlaceholder('Reconnecting…', { retry: true });
+  stopRetrying = keepTrying(async () => {
+    if (ending) return true;
+    const ok = await load();
+    if (ok) stopRetrying = null;
+    return ok;
+  }, (wait) => showMessage(ui.connection,
+    `Still reconnecting (next try in ${wait} s). If this lasts, check that coach serve is running.`, 'warn'));
 }
 
 async function load() {
@@ -501,7 +530,7 @@ async function load() {
     showMessage(ui.connection, 'No session is open in this tab. Start one from the start page.', 'info');
     ui.connection.append(' ', Object.assign(el('a', null, 'Go to the start page'), { href: '/' }));
     showPlaceholder('No session.');
-    return;
+    return true;
   }
   if (!location.hash) history.replaceState(null, '', `#sid=${encodeURIComponent(sid)}`);
   try {
@@ -512,18 +541,18 @@ async function load() {
       : err.message;
     showMessage(ui.connection, reason);
     showPlaceholder('No session.', { retry: err.status !== 404 && err.status !== 403 });
-    return;
+    return err.status === 404 || err.status === 403; // nothing to come back to
   }
   if (session.ended) {
     showEnded();
-    return;
+    return true;
   }
   sessionStorage.setItem('nbp.facilitatorSid', sid);
   setCoachState(session.coach_state);
   ui.pause.disabled = false;
   ui.end.disabled = false;
   showWaiting();
-  await connect();
+  return connect();
 }
 
 // ---- controls -----------------------------------------------------------------------------------------------
@@ -559,6 +588,8 @@ ui.end.addEventListener('click', async () => {
 
 ui.retry.addEventListener('click', async () => {
   ui.retry.hidden = true;
+  stopRetrying?.();
+  stopRetrying = null;
   const old = room;
   room = null;
   await old?.disconnect();

@@ -1,8 +1,8 @@
 // Partner page: consent, then a full-screen call with the facilitator. This page never sends data into the room:
 // a partner may publish only camera and microphone.
 import {
-  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, connectionProblem, livekit, mediaProblem, showMessage, signalingUrl,
-  wireCall,
+  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, connectionProblem, keepTrying, livekit, mediaProblem, showMessage,
+  signalingUrl, wireCall,
 } from './common.js';
 
 const STORE_KEY = 'nbp.partner'; // {invite, rejoin}: lets a reload come back without spending a new invite
@@ -146,25 +146,43 @@ ui.form.addEventListener('submit', async (event) => {
   }
 });
 
+/** Back into the call with a fresh token. Resolves true when there is nothing more to try (in, or refused). */
 async function rejoin() {
   const stored = saved();
   if (!stored?.rejoin) {
     showProblem('This link can no longer be used', 'Ask the facilitator to send you a new invite link.');
-    return;
+    return true;
   }
   try {
-    await enterCall(await api('/api/rejoin', { method: 'POST', body: { rejoin: stored.rejoin } }));
+    return await enterCall(await api('/api/rejoin', { method: 'POST', body: { rejoin: stored.rejoin } }));
   } catch (err) {
     if (err.status === 404 || err.status === 410) {
       sessionStorage.removeItem(STORE_KEY);
       showProblem(err.status === 410 ? 'The session has ended' : 'You can no longer rejoin this session', err.message);
-    } else if (!ui.call.hidden) {
+      return true;
+    }
+    if (!ui.call.hidden) {
       showMessage(ui.callMessage, `Could not rejoin. ${err.message}`);
       showCallPlaceholder('Not connected.', true);
     } else {
       showProblem('Could not rejoin the session', err.message);
     }
+    return false;
   }
+}
+
+let stopRetrying = null; // set while the page reconnects by itself
+
+function reconnectByItself() {
+  stopRetrying?.();
+  showMessage(ui.callMessage, 'The call was interrupted. Reconnecting by itself…', 'warn');
+  showCallPlaceholder('Reconnecting…', true);
+  stopRetrying = keepTrying(async () => {
+    if (leaving) return true;
+    const done = await rejoin();
+    if (done) stopRetrying = null;
+    return done;
+  }, (wait) => showMessage(ui.callMessage, `Still reconnecting (next try in ${wait} s)…`, 'warn'));
 }
 
 // ---- the call ---------------------------------------------------------------------------------------------------
@@ -180,7 +198,7 @@ async function enterCall(joined) {
   if (!LK) {
     showMessage(ui.callMessage, LIVEKIT_MISSING);
     showCallPlaceholder('No video.');
-    return;
+    return true;
   }
   const { RoomEvent, DisconnectReason } = LK;
   const current = new LK.Room({ adaptiveStream: true, dynacast: true });
@@ -212,8 +230,7 @@ async function enterCall(joined) {
       }
       ui.remoteVideo.hidden = true;
       ui.selfView.hidden = true;
-      showMessage(ui.callMessage, 'You are disconnected from the call.');
-      showCallPlaceholder('Disconnected.', true);
+      reconnectByItself();
     });
 
   try {
@@ -221,17 +238,18 @@ async function enterCall(joined) {
     joinedRoom = true;
     if (room !== current) { // left while connecting
       await current.disconnect();
-      return;
+      return true;
     }
   } catch (err) {
     if (room === current) room = null;
-    if (leaving) return;
+    if (leaving) return true;
     showMessage(ui.callMessage, connectionProblem(err,
       'The facilitator’s computer may not be reachable from here. Wait a moment, then press Try again.'));
     showCallPlaceholder('Not connected.', true);
-    return;
+    return false;
   }
-  showCallPlaceholder('Waiting for the facilitator’s video…');
+  // The facilitator's video may already be playing (it can arrive before connect() returns): no placeholder over it.
+  if (ui.remoteVideo.hidden) showCallPlaceholder('Waiting for the facilitator’s video…');
   for (const participant of current.remoteParticipants.values()) {
     if (isCoach(participant)) setCoachState(participant.attributes?.coach_state);
   }
@@ -241,10 +259,12 @@ async function enterCall(joined) {
   } catch (err) {
     showMessage(ui.mediaMessage, mediaProblem(err), 'warn');
   }
+  return true;
 }
 
 ui.leave.addEventListener('click', async () => {
   leaving = true;
+  stopRetrying?.();
   const current = room;
   room = null;
   setCoachState('offline');
@@ -255,6 +275,8 @@ ui.leave.addEventListener('click', async () => {
 
 ui.retry.addEventListener('click', async () => {
   ui.retry.hidden = true;
+  stopRetrying?.();
+  stopRetrying = null;
   const current = room;
   room = null;
   await current?.disconnect();
