@@ -96,6 +96,8 @@ def check_ports_free(settings: Settings) -> None:
               ("udp", "0.0.0.0", settings.livekit_udp_port, "COACH_LIVEKIT_UDP_PORT")]
     for proto, host, port, env in checks:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        if proto == "tcp":  # as servers bind: connections of a run just stopped (TIME_WAIT) do not block the port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -111,18 +113,42 @@ def server_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in overrides and not k.startswith("LIVEKIT_")}
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: its own session (our Ctrl-C is handled by us, not sent to it), and killed by the
+    kernel when we die, even by SIGKILL (Linux PR_SET_PDEATHSIG)."""
+    os.setsid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass  # not Linux: stop() still takes it down on a normal exit
+    if os.getppid() == 1:  # we died between fork and prctl
+        os._exit(1)
+
+
 class LiveKitProcess:
-    """livekit-server as a child in its own process group, so Ctrl-C or a crash of ours takes it down too."""
+    """livekit-server as our child: stopped with us, and killed by the kernel if we are killed.
+    Start it from the main thread: the parent-death signal fires when the thread that started it ends."""
 
     def __init__(self, binary: Path, config: Path, log_path: Path):
+        self.binary, self.config, self.log_path = binary, config, log_path
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [str(binary), "--config", str(config)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            preexec_fn=_die_with_parent,
             env=server_environment(),
         )
+
+    def exited(self) -> int | None:
+        """The exit code if it has stopped, else None."""
+        return self.proc.poll()
+
+    def restarted(self) -> "LiveKitProcess":
+        self._log.close()
+        return LiveKitProcess(self.binary, self.config, self.log_path)
 
     def wait_ready(self, port: int, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -134,11 +160,12 @@ class LiveKitProcess:
             time.sleep(0.1)
         raise CoachError(f"livekit-server did not answer on port {port} within {timeout:.0f} s: see its log")
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 2.0) -> None:
+        """SIGTERM, then SIGKILL after `grace_s`: livekit-server drains rooms on SIGTERM, and stopping must stay quick."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from urllib.parse import urlparse
 
 import click
@@ -27,6 +28,32 @@ def _livekit_target(settings: Settings) -> tuple[str, lk.Keys]:
     return f"http://127.0.0.1:{settings.livekit_port}", lk.ensure_keys(settings.state_dir)
 
 
+class _Child:
+    """Our livekit-server, replaced by a new one when it stops on its own."""
+
+    def __init__(self, process: lk.LiveKitProcess | None):
+        self.process = process
+
+
+async def _keep_livekit_running(child: _Child, port: int) -> None:
+    """If livekit-server stops (crash, OOM, someone killed it), say so in one line and start it again. The coach and
+    both pages join again by themselves."""
+    while True:
+        await asyncio.sleep(0.5)
+        code = child.process.exited()
+        if code is None:
+            continue
+        t0 = time.monotonic()
+        click.echo(f"livekit-server stopped (exit code {code}): restarting it ...", err=True)
+        try:
+            child.process = child.process.restarted()  # from the main thread: see LiveKitProcess
+            await asyncio.to_thread(child.process.wait_ready, port)
+            click.echo(f"livekit-server is running again after {time.monotonic() - t0:.1f} s", err=True)
+        except CoachError as e:
+            click.echo(f"livekit-server could not be restarted ({e}): trying again in 5 s", err=True)
+            await asyncio.sleep(5)
+
+
 async def _serve(settings: Settings, lan_ip: str) -> None:
     from coach.room import CoachRoomManager
     from coach.runtime import Models
@@ -35,7 +62,7 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
     from server.tokens import LiveKitKeys
 
     livekit_http, keys = _livekit_target(settings)
-    child = None
+    child = _Child(None)
     parsed = urlparse(livekit_http)
     if not lk.answers(parsed.hostname or "127.0.0.1", parsed.port or 80):
         if settings.livekit_url:
@@ -46,14 +73,16 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
                              "or set LIVEKIT_SERVER_BIN to its path")
         lk.check_ports_free(settings)
         config = lk.render_config(settings, lan_ip)
-        child = lk.LiveKitProcess(binary, config, settings.state_dir / "livekit-server.log")
+        child.process = lk.LiveKitProcess(binary, config, settings.state_dir / "livekit-server.log")
     else:
         click.echo(f"using the LiveKit server already answering at {livekit_http}", err=True)
     runner = None
     manager = None
+    watchdog = None
     try:
-        if child:
-            await asyncio.to_thread(child.wait_ready, settings.livekit_port)
+        if child.process:
+            await asyncio.to_thread(child.process.wait_ready, settings.livekit_port)
+            watchdog = asyncio.create_task(_keep_livekit_running(child, settings.livekit_port))
         click.echo("loading models ...", err=True)
         models = await asyncio.to_thread(Models.load, settings)
         manager = CoachRoomManager(models, settings)
@@ -85,12 +114,27 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
         await stop.wait()
         click.echo("stopping ...", err=True)
     finally:
-        if manager:
-            await manager.aclose()
-        if runner:
-            await runner.cleanup()
-        if child:
-            child.stop()
+        await _shut_down(watchdog, manager, runner, child)
+
+
+async def _shut_down(watchdog, manager, runner, child: _Child, budget_s: float = 4.0) -> None:
+    """Everything stopped and every port free within a few seconds, even with a hint being written: livekit-server
+    is stopped beside the coaches, not after them, and nothing waits longer than its share of the budget."""
+    if watchdog:
+        watchdog.cancel()
+    stopping = asyncio.create_task(asyncio.to_thread(child.process.stop)) if child.process else None
+    if manager:
+        try:
+            await asyncio.wait_for(manager.aclose(), budget_s - 1.0)
+        except (asyncio.TimeoutError, Exception) as e:
+            log.warning("coaches did not stop cleanly (%s): leaving anyway", type(e).__name__)
+    if runner:
+        try:
+            await asyncio.wait_for(runner.cleanup(), 1.0)
+        except asyncio.TimeoutError:
+            log.warning("web server did not stop within 1 s: leaving anyway")
+    if stopping:
+        await stopping
 
 
 def serve(settings: Settings) -> None:
