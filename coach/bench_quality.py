@@ -132,10 +132,9 @@ def run_quality(
     progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict:
     from coach.hints import HintWriter
-    from coach.llm import LlamaChatModel
     from coach.move_choice import MoveChooser
     from coach.safety import SafetyCheck
-    from coach.runtime import load_embedder, load_transcriber
+    from coach.runtime import load_chat, load_embedder, load_transcriber
     from coach.stt import GuardConfig, run_stt
 
     t0 = time.perf_counter()
@@ -167,8 +166,7 @@ def run_quality(
             heard[name] = texts
 
     for llm_id in llms:
-        chat = LlamaChatModel(modelstore.model_file(settings.models_dir, "llm", llm_id, ".gguf"),
-                              n_ctx=settings.llm_context, threads=settings.llm_threads)
+        chat = load_chat(settings, modelstore.model_file(settings.models_dir, "llm", llm_id, ".gguf"))
         for name, sessions in heard.items():
             runs = {v: VariantRun() for v in VARIANTS}
             for i, turns in enumerate(sessions, 1):

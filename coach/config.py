@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     # Speech to text
     stt_language: str = Field("en", description="Language spoken by the partner.")
     stt_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam size (1 = greedy, fastest).")
-    stt_threads: int = Field(2, ge=1, description="CPU threads for speech to text.")
+    stt_threads: int | None = Field(None, ge=1, description="CPU threads for speech to text (default: half the cores "
+                                    "this process may use).")
     no_speech_threshold: float = Field(0.6, description="Drop segments Whisper itself rates as no speech above this.")
     logprob_threshold: float = Field(-1.0, description="...together with an average log-probability below this.")
     compression_ratio_threshold: float = Field(2.4, description="Drop segments more repetitive than this (Whisper loops).")
@@ -50,7 +51,8 @@ class Settings(BaseSettings):
     spec_silence_s: float = Field(0.15, description="Silence after which the end of the turn is prepared speculatively.")
 
     # Hints
-    llm_threads: int = Field(2, ge=1, description="CPU threads for the LLM.")
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads for the LLM (default: half the usable cores, "
+                                    "fewer while other programs keep the CPU busy).")
     llm_context: int = Field(4096, ge=1024, description="LLM context window in tokens.")
     hint_min_words: int = Field(5, ge=1, description="A turn (or turns since the last hint) needs this many words for a hint.")
     reminder_hints: int = Field(3, ge=0, description="How many first hints of a session carry a peer-support reminder.")

@@ -54,7 +54,9 @@ class ChatModel(Protocol):
 class LlamaChatModel:
     """One llama.cpp context. Never call it from two threads at once: the LLM worker thread owns it."""
 
-    def __init__(self, gguf_path: Path, *, n_ctx: int = 4096, threads: int = 2):
+    def __init__(self, gguf_path: Path, *, n_ctx: int = 4096, threads: int = 2,
+                 threads_now: Callable[[], int] | None = None):
+        """`threads_now`, if given, picks the threads before each call (fewer while the machine is busy)."""
         from llama_cpp import Llama
 
         self._llama = Llama(
@@ -68,6 +70,20 @@ class LlamaChatModel:
         self._formatter = None
         self._lock = threading.Lock()  # two calls at once into one llama.cpp context crash it: queue them
         self.n_ctx = n_ctx
+        self.threads, self._threads_now = threads, threads_now
+
+    def _adapt_threads(self) -> None:
+        if self._threads_now is None:
+            return
+        n = self._threads_now()
+        if n != self.threads:
+            self._llama._ctx.set_n_threads(n, n)
+            self.threads = n
+
+    def warm(self, messages: Sequence[Message]) -> None:
+        """Evaluates `messages` (the fixed start of every prompt) now: the first hint then reads only what is new."""
+        with self._lock:
+            self._eval_prompt(self._llama.tokenize(self.prompt(messages).encode("utf-8"), special=True))
 
     def prompt(self, messages: Sequence[Message]) -> str:
         """The model's own chat template, ending where the assistant's reply begins."""
@@ -94,6 +110,7 @@ class LlamaChatModel:
 
     def _chat(self, messages, grammar, max_tokens, reply_prefix, on_text, should_stop) -> Generation:
         t0 = time.perf_counter()
+        self._adapt_threads()
         llama = self._llama
         tokens = llama.tokenize((self.prompt(messages) + reply_prefix).encode("utf-8"), special=True)
         self._eval_prompt(tokens)

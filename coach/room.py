@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 
 import numpy as np
@@ -61,6 +62,9 @@ class LiveInput(Protocol):
     """What the coach needs of the pipeline (coach.live.LiveSession; a fake in unit tests)."""
 
     on_event: Callable[[Event], Any]
+
+    def clock(self) -> float:
+        """The audio clock the pipeline's event times are on (seconds)."""
 
     async def feed(self, samples: np.ndarray) -> None: ...
 
@@ -279,7 +283,9 @@ class CoachParticipant:
         elif isinstance(ev, HintPartial):
             await self._send_hint(partial_payload(ev))
         elif isinstance(ev, HintReady):
-            await self._send_hint(hint_payload(ev))
+            # When the speech ended on the wall clock: the facilitator's page is on this computer and measures from it.
+            ended_at = time.time() - (self._live.clock() - ev.t_speech_end)
+            await self._send_hint(hint_payload(ev) | {"speech_end_at": round(ended_at, 3)})
             await self._set_state(self._idle_state())
         elif isinstance(ev, HintFailed):
             # Part of it may be on screen already: the page takes it down.

@@ -6,12 +6,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from coach import modelstore
+from coach import cpu, modelstore
 from coach.config import Settings
 from coach.embed import OnnxEmbedder, SentenceEmbedder
-from coach.hints import HintWriter
+from coach.hints import SUMMARY_EXAMPLES, SUMMARY_SYSTEM_PROMPT, Conversation, HintWriter
 from coach.llm import ChatModel, LlamaChatModel
 from coach.move_choice import MoveChooser
 from coach.pipeline import Pipeline, PipelineConfig
@@ -45,7 +46,7 @@ class Models:
         stt_id, transcriber = load_transcriber(settings)
         llm_id, _ = modelstore.resolve(d, "llm", settings.llm_model)
         gguf = modelstore.model_file(d, "llm", llm_id, ".gguf")
-        chat = LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
+        chat = load_chat(settings, gguf)
         embed_id, embedder = load_embedder(settings)
         names = {"vad": "silero-vad", "stt": stt_id, "llm": llm_id, "embed": embed_id}
         models = cls(vad_path, transcriber, chat, names, 0.0, embedder, SafetyCheck(embedder), MoveChooser(embedder))
@@ -54,19 +55,36 @@ class Models:
         log.info("models loaded in %.1f s: %s", models.load_s, models.names)
         return models
 
+    @property
+    def threads_note(self) -> str:
+        stt = getattr(self.transcriber, "threads", "?")
+        return f"threads: speech to text {stt}, LLM {getattr(self.chat, 'threads', '?')}, of {cpu.usable_cores()} cores"
+
     def warm_up(self) -> None:
         """First calls are slow (allocation, kernels): pay for them before the first partner speaks."""
         import numpy as np
 
         self.transcriber.transcribe(np.zeros(16000, dtype=np.float32))
         self.chat.count_tokens("warm up")
+        if hasattr(self.chat, "warm"):  # the fixed start of every hint's prompt, read once now
+            self.chat.warm(Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES).messages("")[:-1])
         self.safety.assess("warm up the safety check")
 
 
 def load_transcriber(settings: Settings) -> tuple[str, WhisperTranscriber]:
     stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
     return stt_id, WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
-                                      threads=settings.stt_threads)
+                                      threads=settings.stt_threads or cpu.threads_per_model())
+
+
+def load_chat(settings: Settings, gguf: Path) -> LlamaChatModel:
+    """The LLM with threads that fit the CPU: set ones stay fixed; by default its share of the usable cores, fewer
+    for a hint while other programs keep the machine busy (see coach/cpu.py)."""
+    if settings.llm_threads:
+        return LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=settings.llm_threads)
+    cores, base, meter = cpu.usable_cores(), cpu.threads_per_model(), cpu.CpuMeter()
+    return LlamaChatModel(gguf, n_ctx=settings.llm_context, threads=base,
+                          threads_now=lambda: cpu.llm_threads_now(base, cores, meter.others_busy()))
 
 
 def load_embedder(settings: Settings) -> tuple[str, OnnxEmbedder]:

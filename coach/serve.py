@@ -101,7 +101,7 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
             raise CoachError(f"cannot listen on port {settings.http_port} or {settings.https_port} ({e.strerror}): "
                              "stop what uses it, or set COACH_HTTP_PORT / COACH_HTTPS_PORT")
         click.echo(
-            f"\nCoach ready ({models.names['stt']}, {models.names['llm']}).\n"
+            f"\nCoach ready ({models.names['stt']}, {models.names['llm']}; {models.threads_note}).\n"
             f"  Facilitator, on this computer:  http://127.0.0.1:{settings.http_port}/\n"
             f"  Partners on your network:       https://{lan_ip}:{settings.https_port}/join#... (invite links from the page)\n"
             f"  Certificate fingerprint (SHA-256): {fingerprint(cert)}\n"

@@ -125,6 +125,7 @@ class WhisperTranscriber:
         from faster_whisper.tokenizer import Tokenizer
 
         self._model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        self.threads = threads
         multilingual = self._model.model.is_multilingual
         self._language = language if multilingual else None
         self._beam_size = beam_size

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,6 +122,9 @@ class FakeLive:
         self.closed = False
         self.fail_feed = fail_feed
         self.on_event = None
+
+    def clock(self):
+        return time.monotonic()
 
     async def feed(self, samples):
         if self.fail_feed:

@@ -63,6 +63,34 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def session_wav(folder: Path, seconds: float = 80.0, pause_s: float = 2.5) -> tuple[Path, int]:
+    """A partner talking for about `seconds`: the bench's partner-style turns voiced by espeak-ng, a pause after each.
+    Returns the WAV (48 kHz, as a browser microphone gives) and the number of turns in it."""
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    from coach.audio import SAMPLE_RATE, load_wav
+    from coach.bench import voice_builtin
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is needed to voice the partner: apt-get install espeak-ng")
+    folder.mkdir(parents=True, exist_ok=True)
+    parts, total, turns = [np.zeros(SAMPLE_RATE, np.float32)], 1.0, 0
+    for clip in voice_builtin(folder):
+        if total >= seconds:
+            break
+        samples = load_wav(clip.path).samples
+        parts += [samples, np.zeros(int(pause_s * SAMPLE_RATE), np.float32)]
+        total += len(samples) / SAMPLE_RATE + pause_s
+        turns += 1
+    path = folder / "partner-session.wav"
+    sf.write(path, soxr.resample(np.concatenate(parts), SAMPLE_RATE, 48000), 48000, subtype="PCM_16")
+    return path, turns
+
+
 class Serve:
     def __init__(self, tmp: Path, **env: str):
         tmp.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,18 @@ export function signalingUrl(livekitUrl) {
 export const CONNECT_OPTIONS = { rtcConfig: { iceServers: [] } };
 
 /**
+ * Room options for a call of two people. One viewer per video, so no simulcast: encoding three layers of the same
+ * camera costs CPU that, on the facilitator's computer, the coach's models need. 540p at 24 fps is plenty for a
+ * face on a LAN.
+ */
+export const ROOM_OPTIONS = {
+  adaptiveStream: true,
+  dynacast: true,
+  publishDefaults: { simulcast: false },
+  videoCaptureDefaults: { resolution: { width: 960, height: 540, frameRate: 24 } },
+};
+
+/**
  * The room events both call pages handle alike: the other person's video and sound, our own camera preview, the
  * coach's state, audio the browser blocked, and reconnecting. `els`: {video, placeholder, audioSink, selfView,
  * startAudio, message}; `onVideoOff` runs when the other person's camera goes away.

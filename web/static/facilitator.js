@@ -2,7 +2,7 @@
 // parts map. Hints, transcript lines and the parts map arrive as LiveKit text streams from the coach participant, to
 // this participant only. Session notes are built from what this page received, in this browser, only on click.
 import {
-  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, keepTrying, livekit, mediaProblem, showMessage,
+  $, CONNECT_OPTIONS, LIVEKIT_MISSING, ROOM_OPTIONS, api, clock, connectionProblem, el, keepTrying, livekit, mediaProblem, showMessage,
   signalingUrl, wireCall, wireCopy,
 } from './common.js';
 
@@ -71,6 +71,9 @@ function setCoachState(state) {
 // ---- hints --------------------------------------------------------------------------------------------------
 
 const hintCards = new Map(); // hint id -> {node, data, final}
+// When each card first showed text and when it was complete, on this page's clock (ms since the epoch): what the
+// facilitator saw, for `coach bench --live --browser`. Ids and times only, never the words.
+const timeline = [];
 let safetyHintId = null; // the hint the safety banner is about
 
 function text(value) {
@@ -101,6 +104,17 @@ function renderHint(payload) {
     for (const [key, value] of Object.entries(payload)) if (value !== null && value !== undefined) data[key] = value;
   }
   const isNew = !entry;
+  if (isNew) timeline.push({ id, first_at: Date.now(), final_at: null });
+  if (!partial) {
+    const seen = timeline.findLast((t) => t.id === id);
+    if (seen && seen.final_at === null) {
+      seen.final_at = Date.now();
+      const ended = Number(payload.speech_end_at); // seconds since the epoch, on this same computer's clock
+      seen.speech_end_at = Number.isFinite(ended) ? ended * 1000 : null;
+      seen.latencies = payload.latencies && typeof payload.latencies === 'object' ? payload.latencies : {};
+      seen.turn_ids = Array.isArray(payload.turn_ids) ? payload.turn_ids.map(Number) : [];
+    }
+  }
   if (isNew) {
     entry = { node: el('li', 'hint') };
     hintCards.set(id, entry);
@@ -379,7 +393,9 @@ const streamHandlers = {
 };
 
 // Test hooks: the LiveKit handlers call exactly these functions.
-window.nbpFacilitator = { renderHint, renderTranscript, renderParts, renderHistory, setCoachState, streamHandlers };
+window.nbpFacilitator = {
+  renderHint, renderTranscript, renderParts, renderHistory, setCoachState, streamHandlers, timeline, room: () => room,
+};
 
 // ---- page state ---------------------------------------------------------------------------------------------
 
@@ -449,7 +465,7 @@ async function connect() {
     return true; // trying again would not help
   }
   const { RoomEvent, DisconnectReason } = LK;
-  const current = new LK.Room({ adaptiveStream: true, dynacast: true });
+  const current = new LK.Room(ROOM_OPTIONS);
   let joined = false;
   room = current;
   wireCall(current, LK, {

@@ -1,7 +1,7 @@
 // Partner page: consent, then a full-screen call with the facilitator. This page never sends data into the room:
 // a partner may publish only camera and microphone.
 import {
-  $, CONNECT_OPTIONS, LIVEKIT_MISSING, api, connectionProblem, keepTrying, livekit, mediaProblem, showMessage,
+  $, CONNECT_OPTIONS, LIVEKIT_MISSING, ROOM_OPTIONS, api, connectionProblem, keepTrying, livekit, mediaProblem, showMessage,
   signalingUrl, wireCall,
 } from './common.js';
 
@@ -53,7 +53,8 @@ function setCoachState(state) {
   ui.indicator.textContent = label;
 }
 
-window.nbpPartner = { setCoachState }; // test hook: the LiveKit handlers call the same function
+// Test hooks: the LiveKit handlers call the same function; the room as it is now, for checks from outside the page.
+window.nbpPartner = { setCoachState, room: () => room };
 
 // ---- screens ----------------------------------------------------------------------------------------------------
 
@@ -201,7 +202,7 @@ async function enterCall(joined) {
     return true;
   }
   const { RoomEvent, DisconnectReason } = LK;
-  const current = new LK.Room({ adaptiveStream: true, dynacast: true });
+  const current = new LK.Room(ROOM_OPTIONS);
   const isCoach = (participant) => participant?.identity === view.coach_identity;
   let joinedRoom = false;
   room = current;
