@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from coach.config import Settings
 from coach.errors import CoachError
 from coach.events import (
+    CoachBehind,
     Event,
     HintFailed,
     HintFirstText,
@@ -68,6 +69,9 @@ def format_event(ev: Event, verbose: bool = False) -> str | None:
                 f"    {ev.hint.suggestion}\n    ask:        {ev.hint.follow_ups[0]}")
     if isinstance(ev, HintFailed):
         return f"[{_clock(ev.t)}] hint #{ev.hint_id} failed: {ev.reason}"
+    if isinstance(ev, CoachBehind):
+        return (f"[{_clock(ev.t)}] the coach is behind: this hint starts {ev.lag_s:.1f} s after the speech" if ev.lag_s
+                else f"[{_clock(ev.t)}] the coach has caught up")
     if isinstance(ev, LagWarning):
         return f"[{_clock(ev.t)}] warning: {ev.lag_s:.1f} s behind real time"
     if verbose:

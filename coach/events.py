@@ -113,7 +113,16 @@ class LagWarning:
     t: float
 
 
+@dataclass(frozen=True)
+class CoachBehind:
+    """The models are not keeping up: the hint that starts at `t` answers speech that ended `lag_s` seconds ago.
+    `lag_s` 0 means caught up again. Turns that arrive meanwhile share one hint: the backlog never grows."""
+
+    lag_s: float
+    t: float
+
+
 Event = Union[
     SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintPartial, HintReady, HintFailed,
-    SafetyAlert, LagWarning,
+    SafetyAlert, LagWarning, CoachBehind,
 ]

@@ -16,6 +16,7 @@ from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 from coach.config import STREAMING_PARTS
 from coach.errors import ModelOutputError
 from coach.events import (
+    CoachBehind,
     Event,
     HintFailed,
     HintFirstText,
@@ -39,6 +40,7 @@ log = logging.getLogger("coach.pipeline")
 
 LAG_WARN_S = 1.0
 LAG_WARN_EVERY_S = 10.0
+BEHIND_S = 4.0  # a hint starting this long after the speech it answers is late: the facilitator is told
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class Pipeline:
         self._verdicts: dict[int, SafetyVerdict] = {}  # turn id -> the check's verdict, for its hint
         self._alerted: set[int] = set()
         self._last_lag_warning = -LAG_WARN_EVERY_S
+        self._late = False  # the last hint started more than BEHIND_S after its speech
         self.paused = False
 
     @property
@@ -363,7 +366,15 @@ class Pipeline:
 
         job = self._llm.submit(write, t)
         self._hint = (job, hint)
-        return [] if held else [HintStarted(hint.hint_id, turn_ids, t)]
+        return [] if held else [*self._behind(t - t_end, t), HintStarted(hint.hint_id, turn_ids, t)]
+
+    def _behind(self, lag: float, t: float) -> list[Event]:
+        """Say once when hints start late, and once when they are on time again."""
+        late = lag > BEHIND_S
+        if late == self._late:
+            return []
+        self._late = late
+        return [CoachBehind(round(lag, 2) if late else 0.0, t)]
 
     def poll(self, now: float) -> list[Event]:
         """Deliver finished work up to audio time `now`, earliest first across both workers: an update may start

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 import numpy as np
 
 from coach.config import Settings
-from coach.events import Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
+from coach.events import CoachBehind, Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
 from coach.history import SessionHistory
 from coach.parts import PartsMap
 from coach.tasks import TaskSet
@@ -280,6 +280,8 @@ class CoachParticipant:
             await self._send_hint(alert_payload(ev))
         elif isinstance(ev, HintStarted):
             await self._set_state("thinking")
+        elif isinstance(ev, CoachBehind):
+            await self._set_attributes({"coach_behind": f"{ev.lag_s:.0f}" if ev.lag_s else ""})
         elif isinstance(ev, HintPartial):
             await self._send_hint(partial_payload(ev))
         elif isinstance(ev, HintReady):
@@ -306,13 +308,16 @@ class CoachParticipant:
 
     async def _set_state(self, state: str) -> None:
         self.state = state
+        await self._set_attributes({"coach_state": state})
+
+    async def _set_attributes(self, attributes: dict[str, str]) -> None:
         room = self._room
         if room is None or not room.isconnected():
             return
         try:
-            await room.local_participant.set_attributes({"coach_state": state})
+            await room.local_participant.set_attributes(attributes)
         except Exception:
-            log.info("session %s: could not publish coach state", self.session.id)
+            log.info("session %s: could not publish %s", self.session.id, ", ".join(attributes))
 
 
 class CoachRoomManager:

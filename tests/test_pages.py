@@ -518,6 +518,17 @@ def test_history_after_a_reload_shows_everything_once(facilitator):
     expect(page.locator(".part-name")).to_have_text(["my inner critic"])
 
 
+def test_the_page_says_when_the_coach_is_behind(facilitator):
+    page, _ = facilitator
+    behind = page.locator("#behind-message")
+    expect(behind).to_be_hidden()
+    page.evaluate("() => window.nbpFacilitator.setCoachBehind('12')")
+    expect(behind).to_be_visible()
+    expect(behind).to_contain_text("12 s")
+    page.evaluate("() => window.nbpFacilitator.setCoachBehind('')")
+    expect(behind).to_be_hidden()
+
+
 def test_only_the_coach_participant_is_heard(facilitator):
     page, _ = facilitator
     send = """async ([topic, identity, payload]) => {

@@ -4,6 +4,7 @@ import pytest
 
 from coach.audio import SAMPLE_RATE, chunks
 from coach.events import (
+    CoachBehind,
     HintFailed,
     HintFirstText,
     HintReady,
@@ -154,6 +155,22 @@ def test_turns_ending_during_a_hint_are_batched_into_the_next_one():
     assert chat.calls[1].partner_message == f'Partner said: "{TURN_B} {TURN_C}"'
     assert ready[1].t_speech_end == pytest.approx(transcripts[2].t_end)
     assert of(events, HintFailed) == []
+
+
+def test_when_hints_start_late_the_coach_says_it_is_behind_once_and_then_caught_up():
+    # The first hint takes 6 s: the next turns wait for it, share one hint, and that hint starts late.
+    endpoint = EndpointConfig(min_speech_s=0.05, end_silence_s=0.06)
+    chat = FakeChat([Reply(FakeChat().default, delay_s=6.0)])
+    pipeline, stt, chat = make([TURN_A, TURN_B, TURN_C, TURN_A], chat=chat, endpoint=endpoint)
+    turn = [("speech", 3 * W), ("silence", 3 * W)]
+    audio = synth(("silence", 10 * W), *turn, *turn, *turn, ("silence", 8.0), *turn, ("silence", 1.5))
+    events = push_all(pipeline, audio) + pipeline.finish()
+    behind = of(events, CoachBehind)
+    assert [b.lag_s > 4.0 for b in behind] == [True, False], behind
+    started = of(events, HintStarted)
+    assert [h.turn_ids for h in started] == [(1,), (2, 3), (4,)]  # the backlog became one hint, not two
+    names = kinds(events)
+    assert names[names.index("CoachBehind") + 1] == "HintStarted"  # said as the late hint starts
 
 
 def test_chat_error_gives_hint_failed_and_the_pipeline_carries_on():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from coach.events import HintPartial, HintReady, HintStarted, Transcript
+from coach.events import CoachBehind, HintPartial, HintReady, HintStarted, Transcript
 from coach.hints import Hint
 from coach.room import TOPIC_HISTORY, CoachParticipant, CoachRoomManager
 from tests.fakes_room import FakeLive, FakeRoom, fake_audio_frames
@@ -85,6 +85,10 @@ async def test_everything_goes_to_the_facilitator_only_and_pause_reaches_the_pip
     await live.emit(hint_ready())
     assert rooms[0].topics() == ["coach.transcript", "coach.parts", "coach.hint", "coach.hint"]
     assert all(dest == [FACILITATOR] for _, dest, _ in rooms[0].sent)
+    await live.emit(CoachBehind(7.4, 20.0))
+    assert rooms[0].attributes["coach_behind"] == "7"
+    await live.emit(CoachBehind(0.0, 30.0))
+    assert rooms[0].attributes["coach_behind"] == ""
     await coach.set_paused(True)
     assert live.paused and rooms[0].attributes["coach_state"] == "paused"
     await coach.set_paused(False)

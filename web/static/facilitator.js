@@ -32,6 +32,7 @@ const ui = {
   connection: $('#connection-message'),
   media: $('#media-message'),
   control: $('#control-message'),
+  behind: $('#behind-message'),
   partnerVideo: $('#partner-video'),
   placeholder: $('#partner-placeholder'),
   placeholderText: $('#placeholder-text'),
@@ -66,6 +67,16 @@ function setCoachState(state) {
   if (s === 'paused') paused = true;
   else if (s === 'listening' || s === 'thinking' || s === 'waiting') paused = false;
   ui.pause.textContent = paused ? 'Resume coach' : 'Pause coach';
+}
+
+/** The coach's `coach_behind` attribute: seconds its hints start late ("" or 0 when it keeps up). */
+function setCoachBehind(value) {
+  const seconds = Number(value);
+  if (!value || !Number.isFinite(seconds) || seconds <= 0) showMessage(ui.behind, '');
+  else {
+    showMessage(ui.behind, `The coach is behind: hints come about ${Math.round(seconds)} s after your partner speaks. `
+      + 'It is catching up by answering several turns at once.', 'warn');
+  }
 }
 
 // ---- hints --------------------------------------------------------------------------------------------------
@@ -394,7 +405,8 @@ const streamHandlers = {
 
 // Test hooks: the LiveKit handlers call exactly these functions.
 window.nbpFacilitator = {
-  renderHint, renderTranscript, renderParts, renderHistory, setCoachState, streamHandlers, timeline, room: () => room,
+  renderHint, renderTranscript, renderParts, renderHistory, setCoachState, setCoachBehind, streamHandlers, timeline,
+  room: () => room,
 };
 
 // ---- page state ---------------------------------------------------------------------------------------------
@@ -472,13 +484,18 @@ async function connect() {
     video: ui.partnerVideo, placeholder: ui.placeholder, audioSink: ui.audioSink, selfView: ui.selfView,
     startAudio: ui.startAudio, message: ui.connection,
   }, { isCoach, setCoachState, onVideoOff: () => showPlaceholder('Your partner’s camera is off.') })
+    .on(RoomEvent.ParticipantAttributesChanged, (changed, participant) => {
+      if (isCoach(participant) && 'coach_behind' in changed) setCoachBehind(changed.coach_behind);
+    })
     .on(RoomEvent.ParticipantConnected, (participant) => {
       if (isCoach(participant)) setCoachState(participant.attributes?.coach_state ?? 'starting');
       else showPlaceholder('Your partner has joined. Waiting for their camera…');
     })
     .on(RoomEvent.ParticipantDisconnected, (participant) => {
-      if (isCoach(participant)) setCoachState('offline');
-      else {
+      if (isCoach(participant)) {
+        setCoachState('offline');
+        setCoachBehind('');
+      } else {
         ui.partnerVideo.hidden = true;
         showPlaceholder('Your partner has left the call. If they reload their page, they come back.');
       }
