@@ -172,10 +172,14 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
               help="Instead: hint quality (grounding, addressing, echo, variety, labels) per installed LLM, before "
                    "(LLM alone) and after (LLM summary + IFS move library), on the built-in corpus and --corpus.")
 @click.option("--text-only", is_flag=True, help="With --quality: give the hint writers the reference text, not Whisper's.")
+@click.option("--live", is_flag=True,
+              help="Instead: start a real coach serve, speak the clips into a session as the partner, and measure "
+                   "latency at the facilitator, beside a real-time replay of the same clips (needs livekit-server).")
+@click.option("--browser", is_flag=True, help="With --live: the facilitator is the real page in Chromium.")
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
           limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety_set: Path | None,
-          whisper: bool, quality: bool, text_only: bool) -> None:
+          whisper: bool, quality: bool, text_only: bool, live: bool, browser: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench, write_json
 
@@ -183,6 +187,20 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
         raise click.ClickException(f"--corpus {corpus}: no such folder")
     if safety_set is not None:
         _bench_safety(settings, safety_set, whisper, corpus, json_out)
+        return
+    if browser and not live:
+        raise click.ClickException("--browser goes with --live")
+    if live:
+        from coach.bench_live import format_live_report, run_live_bench, write_live_chart
+
+        report = run_live_bench(settings, corpus, limit=limit, browser=browser)
+        click.echo(format_live_report(report))
+        if json_out:
+            write_json(report, json_out)
+            click.echo(f"results written to {json_out}", err=True)
+        if chart:
+            write_live_chart(report, chart)
+            click.echo(f"chart drawn to {chart}", err=True)
         return
     if quality:
         from coach.bench_quality import format_quality, run_quality

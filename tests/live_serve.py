@@ -3,19 +3,13 @@ Loopback only: COACH_LAN_IP=127.0.0.1, free ports, a private state folder."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from coach import livekit_server as lk
+from coach.serve_process import ServeProcess, free_port  # noqa: F401 - free_port is for the tests
 from tests.conftest import REPO
 
 BINARY = lk.find_binary()
@@ -26,12 +20,6 @@ NO_SERVER = ("livekit-server not found on PATH or LIVEKIT_SERVER_BIN (no registr
 def needs_livekit():
     if BINARY is None:
         pytest.skip(NO_SERVER)
-
-
-def free_port(kind=socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_free(port: int, kind=socket.SOCK_STREAM, host="127.0.0.1") -> bool:
@@ -91,59 +79,13 @@ def session_wav(folder: Path, seconds: float = 80.0, pause_s: float = 2.5) -> tu
     return path, turns
 
 
-class Serve:
+class Serve(ServeProcess):
+    """coach serve for a test: the models of this checkout, and a check that livekit-server is its child."""
+
     def __init__(self, tmp: Path, **env: str):
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.ports = {"COACH_HTTP_PORT": free_port(), "COACH_HTTPS_PORT": free_port(), "COACH_LIVEKIT_PORT": free_port(),
-                      "COACH_LIVEKIT_TCP_PORT": free_port(), "COACH_LIVEKIT_UDP_PORT": free_port(socket.SOCK_DGRAM)}
-        self.http = f"http://127.0.0.1:{self.ports['COACH_HTTP_PORT']}"
-        self.https = f"https://127.0.0.1:{self.ports['COACH_HTTPS_PORT']}"
-        self.out = tmp / f"serve-{time.monotonic_ns()}.out"
-        full_env = {**os.environ, "COACH_LAN_IP": "127.0.0.1", "COACH_STATE_DIR": str(tmp / "state"),
-                    "COACH_MODELS_DIR": str(REPO / "models"), "PYTHONUNBUFFERED": "1",
-                    **{k: str(v) for k, v in self.ports.items()}, **env}
-        self.ports.update({k: int(v) for k, v in env.items() if k in self.ports})
-        self._out = open(self.out, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "coach.cli", "serve"], cwd=REPO, env=full_env,
-                                     stdout=self._out, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float = 180.0, after: int = 0) -> float:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout:
-            if text in self.output()[after:]:
-                return time.monotonic() - t0
-            if self.proc.poll() is not None:
-                raise AssertionError(f"coach serve exited ({self.proc.returncode}):\n{self.output()[-3000:]}")
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} not seen within {timeout} s:\n{self.output()[-3000:]}")
-
-    def ready(self) -> "Serve":
-        self.wait_for("Coach ready")
-        return self
+        super().__init__(tmp, **{"COACH_MODELS_DIR": str(REPO / "models"), **env})
 
     def livekit_pid(self) -> int:
         pids = [p for p in children(self.proc.pid) if "livekit" in Path(f"/proc/{p}/cmdline").read_text()]
         assert pids, "coach serve has no livekit-server child"
         return pids[0]
-
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.http + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def stop(self, sig=signal.SIGINT, timeout: float = 15.0) -> float:
-        t0 = time.monotonic()
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._out.close()
-        return time.monotonic() - t0
