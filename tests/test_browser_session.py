@@ -34,6 +34,31 @@ def launch(p, audio: Path, *extra: str):
                              args=[*BASE_ARGS, f"--use-file-for-fake-audio-capture={audio}%noloop", *extra])
 
 
+def open_call(p, serve, voice: Path, quiet: Path):
+    """The facilitator starts a session on the loopback page; the partner joins on the LAN address, with consent."""
+    f_browser = launch(p, quiet)
+    p_browser = launch(p, voice, "--ignore-certificate-errors")  # our self-signed LAN certificate
+    fac = f_browser.new_page()
+    fac.set_default_timeout(30_000)
+    fac.goto(serve.http + "/")
+    fac.get_by_role("button", name="Start a session").click()
+    expect(fac.get_by_label("Invite link")).to_have_value(re.compile(r"^https://"))
+    invite = fac.get_by_label("Invite link").input_value()
+    assert invite.startswith(serve.https + "/join#")
+    fac.get_by_role("link", name="Open the session").click()
+    fac.wait_for_function("() => window.nbpFacilitator?.room()?.state === 'connected'")
+
+    partner = p_browser.new_page()
+    partner.set_default_timeout(30_000)
+    partner.goto(invite)
+    partner.get_by_label("Your name").fill("Sam")
+    partner.get_by_role("checkbox").check()
+    partner.get_by_role("button", name="Join the session").click()
+    expect(partner.locator("#call")).to_be_visible()
+    partner.wait_for_function("() => window.nbpPartner.room()?.state === 'connected'")
+    return f_browser, p_browser, fac, partner
+
+
 def test_partner_and_facilitator_in_two_browsers_with_hints_for_every_turn(tmp_path):
     needs_livekit()
     voice, turns = session_wav(tmp_path / "voice")
@@ -42,26 +67,7 @@ def test_partner_and_facilitator_in_two_browsers_with_hints_for_every_turn(tmp_p
     serve = Serve(tmp_path).ready()
     try:
         with sync_playwright() as p:
-            f_browser = launch(p, quiet)
-            p_browser = launch(p, voice, "--ignore-certificate-errors")  # our self-signed LAN certificate
-            fac = f_browser.new_page()
-            fac.set_default_timeout(30_000)
-            fac.goto(serve.http + "/")
-            fac.get_by_role("button", name="Start a session").click()
-            expect(fac.get_by_label("Invite link")).to_have_value(re.compile(r"^https://"))
-            invite = fac.get_by_label("Invite link").input_value()
-            assert invite.startswith(serve.https + "/join#")
-            fac.get_by_role("link", name="Open the session").click()
-            fac.wait_for_function("() => window.nbpFacilitator?.room()?.state === 'connected'")
-
-            partner = p_browser.new_page()
-            partner.set_default_timeout(30_000)
-            partner.goto(invite)
-            partner.get_by_label("Your name").fill("Sam")
-            partner.get_by_role("checkbox").check()
-            partner.get_by_role("button", name="Join the session").click()
-            expect(partner.locator("#call")).to_be_visible()
-            partner.wait_for_function("() => window.nbpPartner.room()?.state === 'connected'")
+            f_browser, p_browser, fac, partner = open_call(p, serve, voice, quiet)
             # whatever the coach might send the partner is caught here (nothing should come)
             partner.evaluate("""() => {
                 window.fromCoach = [];
@@ -127,6 +133,35 @@ def test_partner_and_facilitator_in_two_browsers_with_hints_for_every_turn(tmp_p
             # A guard against starving models (67 s once, with 2+2 threads on 2 cores), not the benchmark:
             # `coach bench --live --browser` measures this figure.
             assert statistics.median(latencies) <= 8.0
+            f_browser.close()
+            p_browser.close()
+    finally:
+        serve.stop(signal.SIGINT)
+
+
+def test_both_pages_get_back_in_by_themselves_after_livekit_restarts_with_their_tokens_expired(tmp_path):
+    needs_livekit()
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(48000 * 2, np.float32), 48000, subtype="PCM_16")
+    serve = Serve(tmp_path, COACH_TOKEN_TTL_S="15").ready()
+    try:
+        with sync_playwright() as p:
+            f_browser, p_browser, fac, partner = open_call(p, serve, quiet, quiet)
+            connected = "() => window.{}.room()?.state === 'connected'"
+            fac.wait_for_timeout(20_000)  # every token the pages hold has expired
+            assert fac.evaluate(connected.format("nbpFacilitator")) and partner.evaluate(connected.format("nbpPartner"))
+            killed = time.monotonic()
+            os.kill(serve.livekit_pid(), signal.SIGKILL)
+            gone = "() => window.{}.room()?.state !== 'connected'"
+            fac.wait_for_function(gone.format("nbpFacilitator"), timeout=30_000)  # they noticed
+            partner.wait_for_function(gone.format("nbpPartner"), timeout=30_000)
+            fac.wait_for_function(connected.format("nbpFacilitator"), timeout=60_000)
+            partner.wait_for_function(connected.format("nbpPartner"), timeout=60_000)
+            fac.wait_for_function("() => !document.querySelector('#coach-state').className.includes('offline')",
+                                  timeout=60_000)
+            expect(partner.locator("#remote-video")).to_be_visible(timeout=30_000)
+            print(f"\npages back in the call by themselves {time.monotonic() - killed:.1f} s after livekit-server "
+                  "was killed (tokens expired)")
             f_browser.close()
             p_browser.close()
     finally:

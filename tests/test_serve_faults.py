@@ -244,3 +244,40 @@ async def test_two_sessions_at_once_both_get_hints(serve):
     finally:
         await a.close()
         await b.close()
+
+
+def test_a_session_longer_than_the_token_lifetime_drops_nobody(tmp_path):
+    """Tokens live 20 s here: everyone stays in past that, and after LiveKit drops everyone (killed), the coach
+    and the clients get back in with freshly minted tokens."""
+    import os
+
+    needs_livekit()
+    serve = Serve(tmp_path, COACH_TOKEN_TTL_S="20").ready()
+
+    async def run():
+        c = await Clients(serve).start()
+        try:
+            await asyncio.sleep(30)  # past every token's expiry
+            coach = c.session["coach_identity"]
+            assert c.facilitator.isconnected() and c.partner.isconnected()
+            assert coach in c.facilitator.remote_participants, "the coach was dropped when its token expired"
+            spoke_at = time.monotonic()
+            await c.speak(clip(12.0))
+            await c.wait(lambda: c.lines(since=spoke_at), 60)
+            # LiveKit restarts: the old tokens are long expired, so rejoining needs fresh ones
+            os.kill(serve.livekit_pid(), signal.SIGKILL)
+            serve.wait_for("running again", 30)
+            await c.close()
+            c.facilitator = await c.join_facilitator()
+            for _ in range(200):
+                if coach in c.facilitator.remote_participants:
+                    break
+                await asyncio.sleep(0.1)
+            assert coach in c.facilitator.remote_participants, "the coach did not get back in with a fresh token"
+        finally:
+            await c.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        serve.stop(signal.SIGKILL)
