@@ -50,15 +50,50 @@ def livekit(live_settings):
         proc.stop()
 
 
+class Faulty:
+    """The first session's pipeline, made to fail on its first audio: injected, to show the others go on."""
+
+    broken = 0
+
+    def __init__(self, live):
+        self._live = live
+
+    def __getattr__(self, name):
+        return getattr(self._live, name)
+
+    def __setattr__(self, name, value):
+        if name == "_live":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._live, name, value)
+
+    async def feed(self, samples):
+        Faulty.broken += 1
+        raise RuntimeError("injected failure in one session's coach")
+
+
 @pytest.fixture
-async def server(live_settings, livekit, models):
+def fault_first_session():
+    return {"on": False}
+
+
+@pytest.fixture
+async def server(live_settings, livekit, models, fault_first_session):
     from aiohttp import web
 
+    from coach.live import LiveSession
     from coach.room import CoachRoomManager
     from server.app import create_app
     from server.tokens import LiveKitKeys
 
-    manager = CoachRoomManager(models, live_settings)
+    made = []
+
+    def new_live():
+        live = LiveSession(models, live_settings)
+        made.append(live)
+        return Faulty(live) if fault_first_session["on"] and len(made) == 1 else live
+
+    manager = CoachRoomManager(models, live_settings, new_live=new_live)
     app = create_app(live_settings, keys=LiveKitKeys(livekit.api_key, livekit.api_secret), lan_ip="127.0.0.1",
                      hooks=manager)
     runner = web.AppRunner(app)
@@ -137,3 +172,41 @@ async def test_hints_reach_the_facilitator_and_never_the_partner(server):
     finally:
         await partner_room.disconnect()
         await facilitator.disconnect()
+
+
+async def test_a_failure_in_one_sessions_coach_leaves_the_other_session_working(server, fault_first_session, caplog):
+    import logging
+
+    import aiohttp
+    from livekit import rtc
+
+    fault_first_session["on"] = True
+    caplog.set_level(logging.ERROR, logger="coach.tasks")
+    rooms, got = [], {0: [], 1: []}
+    async with aiohttp.ClientSession() as http:
+        for i in range(2):
+            session = await (await http.post(f"{server}/api/sessions")).json()
+            invite = session["invite_url"].split("#", 1)[1]
+            partner = await (await http.post(f"{server}/api/join",
+                                             json={"invite": invite, "name": "Sam", "consent": True})).json()
+            facilitator, partner_room = rtc.Room(), rtc.Room()
+            collect(facilitator, ["coach.hint", "coach.transcript"], got[i])
+            await facilitator.connect(session["livekit_url"], session["facilitator"]["token"])
+            await partner_room.connect(partner["livekit_url"], partner["token"])
+            rooms += [facilitator, partner_room]
+    try:
+        samples = load_wav(DATA / "partner_parts.wav").samples
+        tail = np.zeros(SAMPLE_RATE * 2, np.float32)
+        await asyncio.gather(publish_wav(rooms[1], np.concatenate([samples, tail])),
+                             publish_wav(rooms[3], np.concatenate([samples, tail])))
+        for _ in range(120):
+            if any(t == "coach.hint" and not p.get("partial") for t, _, p in got[1]):
+                break
+            await asyncio.sleep(0.5)
+        assert any(t == "coach.hint" and not p.get("partial") for t, _, p in got[1]), "the healthy session got no hint"
+        assert Faulty.broken >= 1 and got[0] == [], "the injected failure did not happen"
+        assert any("injected failure" in str(r.exc_info[1]) for r in caplog.records if r.exc_info), \
+            "the failure must be logged"
+    finally:
+        for room in rooms:
+            await room.disconnect()
