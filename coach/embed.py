@@ -3,6 +3,8 @@ check, choosing the IFS move and measuring how grounded a hint is. Small enough 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from pathlib import Path
@@ -33,6 +35,8 @@ class OnnxEmbedder:
         for path in (model, vocab):
             if not path.is_file():
                 raise ModelsMissingError(f"embedding model file {path} is missing: run scripts/setup_models.sh")
+        self.folder = folder  # where a cache of embeddings made with this model may live (coach/safety.py)
+        self.identity = _identity(folder, (model, vocab))
         self._tok = Tokenizer.from_file(str(vocab))
         self._tok.enable_truncation(MAX_TOKENS)
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -52,6 +56,23 @@ class OnnxEmbedder:
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         (out,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
         return out
+
+
+def _identity(folder: Path, files: Sequence[Path]) -> str:
+    """What makes these vectors these: the checksums the install verified (models/<id>/.installed.json), and each
+    file's size and modification time, so that a file replaced after the install counts as another model. Cheap: no
+    hashing of the 90 MB graph at every start."""
+    try:
+        installed = json.loads((folder / ".installed.json").read_text()).get("sha256", {})
+    except (OSError, ValueError, AttributeError):
+        installed = {}
+    if not isinstance(installed, dict):
+        installed = {}
+    parts = [f"max_tokens={MAX_TOKENS}"]
+    for f in files:
+        st = f.stat()
+        parts.append(f"{f.name}:{installed.get(f.name, '')}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,21 +5,31 @@
 2. Meaning: the sentence embedding of each part of the turn is compared with reviewed exemplars of risk and of
    look-alikes that are not risk (idioms, IFS parts language, grief, everyday hurt; coach/safety_exemplars.py).
    People in danger rarely use the list's words ("everyone would be better off without me").
+   The exemplars' embeddings are cached beside the embedding model (exemplar_matrix), keyed by the texts and the
+   model, so a start-up does not embed ~900 sentences again.
 Review: every pattern is a whole-word match on lower-cased text; add a test in tests/test_safety.py for each change,
 and run `coach bench --safety tests/data/safety_eval.jsonl` after changing a pattern or an exemplar.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from coach.embed import SentenceEmbedder
 from coach.safety_exemplars import RISK, SAFE
+
+log = logging.getLogger("coach.safety")
 
 _TIER1 = [
     r"suicid\w*",
@@ -173,6 +183,25 @@ def _denied(clean: str, m: re.Match) -> bool:
     return bool(past) and bool(_RESOLVED.search(clean)) and not _AGAIN.search(clean)
 
 
+# A whole turn that tells of a danger as over ("he was violent, but I left him years ago and I'm safe now", "the part
+# that used to want to die has softened"): a time long past and a plain sign that it ended, with nothing that brings it
+# back ("still", "again", "lately"). Stricter than _RESOLVED: "anymore" or "stopped" alone also end risk sentences.
+_LONG_AGO = re.compile(r"\b(?:used to|years ago|long ago|a long time ago|back then|back in (?:the day|my \w+)|in the past|"
+                       r"when i was (?:little|young|younger|a kid|a child|a teenager|at school|\d+)|as a (?:kid|child|teenager)|"
+                       r"in my (?:teens|twenties|thirties)|(?:i|we) left (?:him|her|them|that (?:house|place|relationship)))\b")
+_OVER = re.compile(r"\b(?:behind me|behind us|not since|haven'?t (?:\w+ )*since|(?:it'?s|that'?s|it is|that is) (?:all )?over|"
+                   r"i'?m (?:safe|okay|ok|fine|well|happy) now|i am (?:safe|okay|well|happy) now|safe now|never felt safer|"
+                   r"got help|moved on|made (?:my )?peace|no contact|can'?t (?:reach|find|hurt) me|free of (?:it|him|her|them)|"
+                   r"(?:has|have|had|'s|'ve) (?:really |finally |mostly |completely )?(?:softened|eased|calmed(?: down)?|settled|"
+                   r"gone|faded|relaxed|quietened|unburdened)|(?:they'?re|it'?s|that'?s) gone now)\b")
+
+
+def finished_past(text: str) -> bool:
+    """The turn tells of a danger that is over: no risk now, for the meaning check as for the list (_denied)."""
+    clean = _clean(text)
+    return bool(_LONG_AGO.search(clean)) and bool(_OVER.search(clean)) and not _AGAIN.search(clean)
+
+
 def clear_risk(text: str) -> bool:
     """A clear statement of self-harm, suicide, abuse or danger: always a safety hint."""
     clean = _clean(text)
@@ -232,22 +261,100 @@ NO_RISK = SafetyVerdict(False)
 class MeaningConfig:
     # Chosen with `coach bench --safety tests/data/safety_eval.jsonl` and real client turns (counseling-dev,
     # 2026-12-02): a floor of 0.35 gave 97.3% recall but flagged 38% of ordinary emotional-support turns, and a card on
-    # every third turn is one nobody reads. 0.45: recall 94.7%, false alarms 8.2%, 13.8% of client turns.
+    # every third turn is one nobody reads. 0.45: recall 94.7%, false alarms 8.2%, 13.8% of client turns. With the
+    # wider exemplars (veiled goodbyes, unwanted touching, finished pasts, others' stories): recall 97.3%, false
+    # alarms 3.7%, 16.6% of client turns; a floor of 0.47 would give 95.3%, 3.0% and 13.8%.
     top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
     min_similarity: float = 0.45  # a clause must be at least this close to risk exemplars
     margin: float = 0.03  # ...and closer to risk than to the look-alikes by this much
+
+
+CACHE_PREFIX = ".safety-exemplars-"
+_CACHE_FORMAT = "1"
+
+
+def _cache_key(identity: str, risk_texts: Sequence[str], safe_texts: Sequence[str]) -> str:
+    blob = json.dumps([_CACHE_FORMAT, identity, list(risk_texts), list(safe_texts)], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _read_cache(path: Path, key: str, rows: int) -> np.ndarray | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) != key:
+                return None
+            matrix = np.asarray(data["matrix"], dtype=np.float32)
+    except Exception:  # missing, truncated, not an npz, another layout: recompute
+        return None
+    if matrix.ndim != 2 or matrix.shape[0] != rows or not np.all(np.isfinite(matrix)):
+        return None
+    return matrix
+
+
+def _write_cache(folder: Path, path: Path, key: str, matrix: np.ndarray) -> None:
+    """Atomically (a temporary file renamed into place), and the older caches of this model go: one file at a time.
+    A folder that cannot be written to is no error: the matrix simply lives in memory."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=CACHE_PREFIX, suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, key=np.array(key), matrix=matrix.astype(np.float32))
+        os.chmod(tmp, 0o644)  # like the model's own files (mkstemp makes it private)
+        os.replace(tmp, path)
+        tmp = None
+        for old in folder.glob(CACHE_PREFIX + "*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as e:
+        log.debug("exemplar cache not written in %s (%s): kept in memory", folder, e)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _embed_sorted(embedder: SentenceEmbedder, texts: Sequence[str], batch: int = 32) -> np.ndarray:
+    """Many texts in batches of similar length: one batch of all would pad every sentence to the longest one."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: np.ndarray | None = None
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        vecs = np.asarray(embedder.embed([texts[i] for i in idx]), dtype=np.float32)
+        if out is None:
+            out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+        out[idx] = vecs
+    return out if out is not None else np.asarray(embedder.embed([]), dtype=np.float32)
+
+
+def exemplar_matrix(embedder: SentenceEmbedder, texts: Sequence[str], n_risk: int, cache: bool = True) -> np.ndarray:
+    """The exemplars' embeddings, read from a cache beside the embedding model when one made from the same texts by the
+    same model is there (embedding ~900 sentences costs seconds at every start, more on a busy machine). The cache is
+    keyed by a hash of the texts and of the model's identity (its install checksums, sizes and times); a stale or
+    corrupt file is recomputed and replaced without a word. Only the models folder is ever written to."""
+    folder, identity = getattr(embedder, "folder", None), getattr(embedder, "identity", None)
+    if not cache or folder is None or not identity:
+        return _embed_sorted(embedder, texts)
+    folder = Path(folder)
+    key = _cache_key(str(identity), texts[:n_risk], texts[n_risk:])
+    path = folder / f"{CACHE_PREFIX}{key[:16]}.npz"
+    matrix = _read_cache(path, key, len(texts))
+    if matrix is None:
+        matrix = _embed_sorted(embedder, texts)
+        _write_cache(folder, path, key, matrix)
+    return matrix
 
 
 class SafetyCheck:
     """The safety decision for one transcript: phrase list first, then meaning. Thread-safe, ~10 ms per turn."""
 
     def __init__(self, embedder: SentenceEmbedder | None, config: MeaningConfig = MeaningConfig(),
-                 risk: dict[str, Sequence[str]] = RISK, safe: dict[str, Sequence[str]] = SAFE):
+                 risk: dict[str, Sequence[str]] = RISK, safe: dict[str, Sequence[str]] = SAFE, cache: bool = True):
         self._embedder, self.config = embedder, config
         self._risk_cats = [c for c, texts in risk.items() for _ in texts]
         if embedder is not None:
-            self._risk = embedder.embed([t for texts in risk.values() for t in texts])
-            self._safe = embedder.embed([t for texts in safe.values() for t in texts])
+            risk_texts = [t for texts in risk.values() for t in texts]
+            safe_texts = [t for texts in safe.values() for t in texts]
+            matrix = exemplar_matrix(embedder, risk_texts + safe_texts, len(risk_texts), cache)
+            self._risk, self._safe = matrix[: len(risk_texts)], matrix[len(risk_texts) :]
 
     def assess(self, text: str) -> SafetyVerdict:
         t0 = time.perf_counter()
@@ -267,8 +374,9 @@ class SafetyCheck:
 
     def meaning_score(self, text: str) -> tuple[float, str | None]:
         """The best (risk minus look-alike) similarity over the turn's segments, and that segment's risk kind.
-        A clause the partner denies ("I would never hurt myself") is left out: embeddings barely see a "never"."""
-        parts = [p for p in segments(text) if not denied_risk(p)]
+        A clause the partner denies ("I would never hurt myself") is left out, and so is a turn that tells of a danger
+        as over (finished_past): embeddings barely see a "never" or a "years ago"."""
+        parts = [] if finished_past(text) else [p for p in segments(text) if not denied_risk(p)]
         if not parts or self._embedder is None:
             return -1.0, None
         emb = self._embedder.embed(parts)
@@ -281,9 +389,13 @@ class SafetyCheck:
         return float(score[best]), self._risk_cats[int(np.argmax(risk_sims[best]))]
 
     def _category(self, text: str) -> str | None:
+        """The kind of risk a clear phrase names: from the clauses that hold the phrase only (one or two, not the twelve
+        segments of a long turn), closest risk exemplar wins."""
         if self._embedder is None:
             return None
-        sims = self._embedder.embed(segments(text)) @ self._risk.T
+        parts = segments(text)
+        parts = [p for p in parts[:-1] if clear_risk(p)][:2] or parts[-1:]
+        sims = self._embedder.embed(parts) @ self._risk.T
         return self._risk_cats[int(np.unravel_index(np.argmax(sims), sims.shape)[1])]
 
 

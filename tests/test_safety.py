@@ -184,3 +184,64 @@ def test_preparations_with_someone_elses_pills_and_burns_on_purpose():
     assert clear_risk("I've been stockpiling my mum's painkillers.")
     assert clear_risk("I held the lighter to my arm on purpose.")
     assert not clear_risk("I broke the old iron on purpose so we'd buy a new one.")
+
+
+# ---- veiled goodbyes, unwanted touching, and what only sounds like them (written for these tests) --------------
+
+@pytest.mark.parametrize("text", [
+    "I left a box of my things for my sister with her name on it.",
+    "Whatever happens this weekend, I want you to know none of it was your fault.",
+    "the kids will be fine with their dad, he'll be able to cope without me",
+    "My boss shut the door and put his hand on my thigh and I didn't know what to do.",
+    "A man followed me off the bus and pushed me up against a wall.",
+])
+def test_veiled_ideation_and_unwanted_touching_are_found_by_meaning(check, text):
+    verdict = check.assess(text)
+    assert verdict.risk and verdict.source == "meaning", verdict
+
+
+@pytest.mark.parametrize("text", [
+    "My sister's a midwife and she told me about a really difficult birth.",
+    "we watched a film where the guy fakes his own death, it was brilliant",
+    "It's my last week at this job and I've been saying goodbye to everyone.",
+    "Thanks for listening, that really helped, see you next week.",
+])
+def test_others_stories_and_ordinary_goodbyes_are_not_danger(check, text):
+    assert not check.assess(text).risk
+
+
+# ---- a danger told as over ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "My dad used to hit us when we were small, but that's all behind me now.",
+    "He was violent, but I left him years ago and I'm safe now.",
+    "The part of me that used to want to die has really softened.",
+    "Back in my twenties I had a plan to end it, but I got help and I've moved on.",
+])
+def test_a_danger_told_as_over_is_a_finished_past(text):
+    from coach.safety import finished_past
+
+    assert finished_past(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I left him years ago and I'm safe now, but lately he's been turning up at my work again.",
+    "The part that used to want to die has softened, but it's still there some nights.",
+    "I don't want to be here anymore.",  # "anymore" alone ends no danger
+    "I used to love my job, and now I won't be here next month.",
+    "I've stopped eating, it's behind me soon.",  # no time long past
+])
+def test_a_danger_that_is_back_or_not_past_is_no_finished_past(text):
+    from coach.safety import finished_past
+
+    assert not finished_past(text)
+
+
+def test_a_finished_past_is_not_flagged_by_meaning_but_a_returning_one_is(check):
+    assert not check.assess("My dad used to hit us when we were small, but that's all behind me now.").risk
+    assert check.assess("He used to hit me years ago and I'm safe now, but lately he hits me again.").risk
+
+
+def test_a_phrase_hit_takes_its_kind_from_the_clause_that_holds_the_phrase(check):
+    verdict = check.assess("Work was busy and the kids were loud all week. Anyway, my husband hits me when he drinks.")
+    assert verdict.source == "phrase" and verdict.category == "abuse_or_violence"
