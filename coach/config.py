@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     livekit_url: str | None = Field(None, description="Use an already running livekit-server here instead of starting one.")
     livekit_api_key: str | None = Field(None, description="API key for livekit_url (default: the generated one).")
     livekit_api_secret: str | None = Field(None, description="API secret for livekit_url (default: the generated one).")
+    allowed_hosts: str = Field(
+        "", description="More names this machine is reached by, comma-separated (loopback and the LAN address always "
+        "are): requests with any other Host are refused.")
     invite_ttl_s: float = Field(3600.0, description="How long an invite link stays valid.")
     token_ttl_s: float = Field(900.0, description="How long a LiveKit join token stays valid.")
     max_body_bytes: int = Field(4096, description="Largest request body the API accepts.")

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from coach.config import REPO_DIR, Settings
+from server import trust
 from server.proxy import rtc_proxy
 from server.sessions import InviteError, Session, SessionStore
 from server.tokens import LiveKitKeys, mint
@@ -48,6 +49,7 @@ class ServerConfig:
     keys: LiveKitKeys
     lan_ip: str
     livekit_http: str  # where our proxy and the coach reach livekit-server, e.g. http://127.0.0.1:7880
+    allowed_names: frozenset[str] = frozenset()  # Host names we answer to (server/trust.py)
 
 
 CONFIG = web.AppKey("config", ServerConfig)
@@ -300,6 +302,14 @@ CSP = (
 
 
 @web.middleware
+async def trusted_requests(request: web.Request, handler):
+    """A Host we are known by, and an Origin of ours on anything that changes state (server/trust.py)."""
+    if reason := trust.refusal(request, request.app[CONFIG].allowed_names):
+        return _error(403 if "Origin" in reason else 421, reason)
+    return await handler(request)
+
+
+@web.middleware
 async def json_errors(request: web.Request, handler):
     """Every API error is JSON with a reason; pages get the browser-safe headers."""
     try:
@@ -341,8 +351,9 @@ class NoCoach:
 
 def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_http: str | None = None,
                hooks: CoachHooks | None = None, store: SessionStore | None = None) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[json_errors])
-    app[CONFIG] = ServerConfig(settings, keys, lan_ip, livekit_http or f"http://127.0.0.1:{settings.livekit_port}")
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[trusted_requests, json_errors])
+    app[CONFIG] = ServerConfig(settings, keys, lan_ip, livekit_http or f"http://127.0.0.1:{settings.livekit_port}",
+                               trust.allowed_names(lan_ip, settings.allowed_hosts.split(",")))
     app[STORE] = store or SessionStore(invite_ttl_s=settings.invite_ttl_s)
     app[HOOKS] = hooks or NoCoach()
     app[REJOIN] = {}

@@ -238,7 +238,7 @@ async def test_livekit_url_follows_the_loopback_address_used(client):
     resp = await client.post("/api/sessions", headers={"Host": "localhost:9999"})
     assert (await resp.json())["livekit_url"] == "ws://localhost:9999"
     resp = await client.post("/api/sessions", headers={"Host": "evil.example:80"})
-    assert (await resp.json())["livekit_url"] == "ws://127.0.0.1:8080"  # not a loopback name: our own address
+    assert resp.status == 421  # not a name of ours: refused (a rebinding page), see test_a_rebinding_host_is_refused
 
 
 async def test_controls_on_an_ended_session_are_gone(client):
@@ -254,3 +254,39 @@ async def test_static_files_are_revalidated_not_stored(client):
     resp = await client.get("/static/style.css")
     assert resp.status == 200 and resp.headers["Cache-Control"] == "no-cache"
     assert (await client.get("/api/health")).headers["Cache-Control"] == "no-store"
+
+
+# ---- a page the facilitator has open cannot borrow their authority (DNS rebinding, cross-site forms) ----------------
+
+
+async def test_a_rebinding_host_is_refused_everywhere(client):
+    for method, path in (("POST", "/api/sessions"), ("GET", "/"), ("GET", "/api/health")):
+        r = await client.request(method, path, headers={"Host": "evil.example:8080"})
+        assert r.status == 421, (method, path)
+        assert "unknown Host 'evil.example'" in (await r.json())["error"]
+
+
+async def test_cross_site_posts_are_refused_and_our_own_pages_pass(client):
+    r = await client.post("/api/sessions", headers={"Origin": "http://evil.example:8080"})
+    assert r.status == 403 and "cross-site" in (await r.json())["error"]
+    created = await client.post("/api/sessions", headers={"Origin": f"http://127.0.0.1:{client.port}"})
+    assert created.status == 201
+    sid = (await created.json())["session_id"]
+    for origin in ("http://evil.example", "null", "file://"):
+        r = await client.post(f"/api/sessions/{sid}/end", data="x", headers={"Origin": origin,
+                                                                             "Content-Type": "text/plain"})
+        assert r.status == 403, origin
+    assert (await client.post("/api/sessions")).status == 201  # no Origin: not a browser, not a web page
+
+
+async def test_a_configured_name_is_allowed(aiohttp_client, tmp_path):
+    from coach.config import Settings
+    from server.app import create_app
+    from server.tokens import LiveKitKeys
+
+    app = create_app(Settings(state_dir=tmp_path, allowed_hosts="coach.lan, other.lan"),
+                     keys=LiveKitKeys("K", "s" * 43), lan_ip="192.168.1.20")
+    c = await aiohttp_client(app)
+    assert (await c.get("/api/health", headers={"Host": "coach.lan:8443"})).status == 200
+    assert (await c.get("/api/health", headers={"Host": "192.168.1.20:8443"})).status == 200
+    assert (await c.get("/api/health", headers={"Host": "coach.lan.evil.example"})).status == 421
