@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     token_ttl_s: float = Field(900.0, description="How long a LiveKit join token stays valid.")
     max_body_bytes: int = Field(4096, description="Largest request body the API accepts.")
 
+    @field_validator("facilitator_passcode")
+    @classmethod
+    def _strong_passcode(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < 12:
+            raise ValueError("use at least 12 characters: a short passcode falls to guessing from the LAN")
+        return v
+
     @field_validator("mode")
     @classmethod
     def _known_mode(cls, v: str) -> str:

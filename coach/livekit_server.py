@@ -131,9 +131,14 @@ class LiveKitProcess:
     """livekit-server as our child: stopped with us, and killed by the kernel if we are killed.
     Start it from the main thread: the parent-death signal fires when the thread that started it ends."""
 
-    def __init__(self, binary: Path, config: Path, log_path: Path):
+    def __init__(self, binary: Path, config: Path, log_path: Path, fresh_log: bool = True):
+        """The log holds identities and addresses: readable only by the user, and started afresh at each launch
+        (one run's worth, not a history of every session); a restart within a run appends to it."""
         self.binary, self.config, self.log_path = binary, config, log_path
-        self._log = open(log_path, "ab")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh_log else os.O_APPEND)
+        fd = os.open(log_path, flags, 0o600)
+        os.fchmod(fd, 0o600)  # a log left by an older version may be 0644
+        self._log = os.fdopen(fd, "ab" if not fresh_log else "wb")
         self.proc = subprocess.Popen(
             [str(binary), "--config", str(config)],
             stdout=self._log,
@@ -148,7 +153,7 @@ class LiveKitProcess:
 
     def restarted(self) -> "LiveKitProcess":
         self._log.close()
-        return LiveKitProcess(self.binary, self.config, self.log_path)
+        return LiveKitProcess(self.binary, self.config, self.log_path, fresh_log=False)
 
     def wait_ready(self, port: int, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout

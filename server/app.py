@@ -56,6 +56,7 @@ CONFIG = web.AppKey("config", ServerConfig)
 STORE = web.AppKey("store", SessionStore)
 HOOKS = web.AppKey("hooks", object)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
+PASSCODE_FAILURES = web.AppKey("passcode_failures", dict)  # peer address -> times of wrong passcodes
 REJOIN = web.AppKey("rejoin", dict)  # rejoin secret -> (session id, expiry)
 REJOIN_TTL_S = 6 * 3600.0  # a partner who reloads the page within a session's length gets back in
 
@@ -93,13 +94,29 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+PASSCODE_TRIES = 5  # wrong passcodes per address per PASSCODE_WINDOW_S before it must wait
+PASSCODE_WINDOW_S = 60.0
+
+
 def _require_facilitator(request: web.Request) -> None:
     if _is_loopback(request):
         return
     passcode = request.app[CONFIG].settings.facilitator_passcode
     given = request.headers.get("X-Facilitator-Passcode", "")
+    failures = request.app[PASSCODE_FAILURES]
+    now, peer = time.monotonic(), request.remote or "?"
+    recent = [t for t in failures.get(peer, []) if now - t < PASSCODE_WINDOW_S]
+    if len(recent) >= PASSCODE_TRIES:
+        raise web.HTTPTooManyRequests(
+            text=json.dumps({"error": f"too many wrong passcodes from this address: wait {PASSCODE_WINDOW_S:.0f} s"}),
+            content_type="application/json")
     if passcode and hmac.compare_digest(given.encode(), passcode.encode()):
+        failures.pop(peer, None)
         return
+    if given:
+        failures[peer] = [*recent, now]
+        if len(failures) > 10_000:  # bounded: the oldest addresses go first
+            failures.pop(next(iter(failures)))
     raise web.HTTPForbidden(
         text=json.dumps({"error": "only the facilitator can do this: use this computer, or set COACH_FACILITATOR_PASSCODE "
                                   "and send it as X-Facilitator-Passcode"}),
@@ -144,8 +161,9 @@ def _session_or_404(request: web.Request) -> Session:
 def _facilitator_view(request: web.Request, session: Session, invite_code: str | None = None) -> dict:
     cfg = request.app[CONFIG]
     s = cfg.settings
-    token = mint(cfg.keys, room=session.room, identity=session.facilitator_identity, name="Facilitator",
-                 role="facilitator", ttl_s=s.token_ttl_s)
+    token = None if session.ended else mint(  # ended means ended: no way back into the room
+        cfg.keys, room=session.room, identity=session.facilitator_identity, name="Facilitator", role="facilitator",
+        ttl_s=s.token_ttl_s)
     view = {
         "session_id": session.id,
         "room": session.room,
@@ -357,6 +375,7 @@ def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_ht
     app[STORE] = store or SessionStore(invite_ttl_s=settings.invite_ttl_s)
     app[HOOKS] = hooks or NoCoach()
     app[REJOIN] = {}
+    app[PASSCODE_FAILURES] = {}
 
     async def http_client(app: web.Application):
         app[HTTP] = aiohttp.ClientSession()

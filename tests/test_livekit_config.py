@@ -50,3 +50,22 @@ def test_server_environment_drops_livekit_overrides(monkeypatch):
     env = lk.server_environment()
     assert "NODE_IP" not in env and "LIVEKIT_KEYS" not in env and "LIVEKIT_RTC_TCP_PORT" not in env
     assert env["HOME_SOMETHING"] == "kept"
+
+
+def test_livekit_log_is_private_and_one_run_long(tmp_path):
+    import os
+    from pathlib import Path
+
+    from coach.livekit_server import LiveKitProcess
+
+    log = tmp_path / "livekit-server.log"
+    log.write_text("identities from an older run\n")
+    os.chmod(log, 0o644)
+    proc = LiveKitProcess(Path("/bin/echo"), tmp_path / "cfg.yaml", log)  # echo prints its arguments and exits
+    proc.proc.wait()
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert "older run" not in log.read_text()
+    again = proc.restarted()  # a restart within the same run keeps this run's log
+    again.proc.wait()
+    again.stop()
+    assert log.read_text().count("--config") == 2

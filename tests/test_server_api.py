@@ -189,6 +189,27 @@ async def test_passcode_lets_a_remote_facilitator_in(aiohttp_client, tmp_path, m
     assert (await ok.json())["livekit_url"] == "wss://192.168.1.20:8443"
 
 
+async def test_passcode_guessing_is_throttled_and_short_passcodes_refused(aiohttp_client, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="at least 12 characters"):
+        Settings(state_dir=tmp_path, facilitator_passcode="1234")
+    settings = Settings(state_dir=tmp_path, facilitator_passcode="correct horse battery staple")
+    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20"))
+    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    statuses = [(await client.post("/api/sessions", headers={"X-Facilitator-Passcode": f"guess{i:04d}"})).status
+                for i in range(8)]
+    assert statuses[:5] == [403] * 5 and statuses[5:] == [429] * 3
+    blocked = await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "correct horse battery staple"})
+    assert blocked.status == 429 and "wait" in (await blocked.json())["error"]  # even the right one, for a while
+
+
+async def test_an_ended_session_hands_out_no_token(client):
+    body = await create(client)
+    sid = body["session_id"]
+    await client.post(f"/api/sessions/{sid}/end")
+    view = await (await client.get(f"/api/sessions/{sid}")).json()
+    assert view["ended"] is True and view["facilitator"]["token"] is None
+
+
 async def test_pause_resume_end(client, hooks):
     body = await create(client)
     sid = body["session_id"]
