@@ -133,7 +133,9 @@ class Clients:
             if check():
                 return time.monotonic() - t0
             await asyncio.sleep(0.2)
-        raise AssertionError(f"timed out; got {[topic for _, topic, _ in self.got]}")
+        kinds = [(topic, "partial" if p.get("partial") else "withdrawn" if p.get("withdrawn") else p.get("id"))
+                 for _, topic, p in self.got]
+        raise AssertionError(f"timed out; got {kinds}")
 
     async def close(self):
         for room in (self.partner, self.facilitator):

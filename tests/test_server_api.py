@@ -242,6 +242,14 @@ async def test_unknown_session_and_endpoint(client):
     assert resp.status == 404 and (await resp.json())["error"]
 
 
+@pytest.mark.parametrize("path", ["/rtc/%2e%2e/twirp/livekit.RoomService/ListRooms", "/rtc/%2e%2e/%2e%2e/metrics",
+                                  "/rtc/v1%3Fx", "/rtc/twirp/livekit.RoomService/ListRooms", "/rtc/../metrics",
+                                  "/rtc/v1/../../metrics"])
+async def test_rtc_proxy_forwards_only_livekits_client_paths(client, path):
+    resp = await client.get(path)
+    assert resp.status == 404, path  # never forwarded (the upstream is down here: forwarding would give 502)
+
+
 async def test_rtc_proxy_reports_livekit_down(client):
     resp = await client.get("/rtc/v1/validate?access_token=x")
     assert resp.status == 502
