@@ -225,6 +225,11 @@ def run_live_bench(settings: Settings, corpus: Path | None = None, *, limit: int
         raise CoachError("--live needs livekit-server: put it on PATH or set LIVEKIT_SERVER_BIN")
     if browser and not CHROMIUM.exists():
         raise CoachError(f"--browser needs Chromium at {CHROMIUM}: apt-get install chromium")
+    if browser:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            raise CoachError("--browser needs playwright: .venv/bin/pip install -e '.[test]'") from None
     work = Path(tempfile.mkdtemp(prefix="coach-bench-live-"))
     try:
         clips = _load_clips(corpus, limit, work)

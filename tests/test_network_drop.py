@@ -5,6 +5,7 @@ back, the coach listens again, and transcript lines resume. Needs root (ip netns
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,8 +33,12 @@ def sh(*cmd: str) -> None:
 
 @pytest.fixture
 def partner_netns():
-    if os.geteuid() != 0 or subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+    if os.geteuid() != 0 or shutil.which("ip") is None or \
+            subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         pytest.skip("needs root and iproute2 (ip netns) to give the partner its own network")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("/usr/bin/chromium is missing: apt-get install chromium")
+    pytest.importorskip("playwright", reason="playwright is not installed: pip install -e '.[test]'")
     tag = uuid.uuid4().hex[:6]
     ns, host_if, ns_if = f"nbp-{tag}", f"nbph{tag}", f"nbpp{tag}"
     sh("ip", "netns", "add", ns)
