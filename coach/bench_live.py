@@ -55,14 +55,19 @@ class Timeline:
 
     def per_clip(self) -> list[dict]:
         """For each clip: its hint's first text and completion, in seconds after its end of speech (None if none)."""
-        rows = []
-        finals = [a for a in self.hints.values() if a.final_at and a.speech_end_at]
-        for end in self.ends:
-            near = [a for a in finals if abs(a.speech_end_at - end) <= MATCH_S]
-            best = min(near, key=lambda a: abs(a.speech_end_at - end), default=None)
-            rows.append({"first_text_s": round(best.first_at - end, 3) if best else None,
-                         "complete_s": round(best.final_at - end, 3) if best else None})
-        return rows
+        finals = [(a.speech_end_at, a.first_at, a.final_at) for a in self.hints.values() if a.final_at and a.speech_end_at]
+        return match_clips(self.ends, finals)
+
+
+def match_clips(ends: list[float], hints: list[tuple[float, float, float]]) -> list[dict]:
+    """Each clip's hint: the one whose own estimate of the end of speech is nearest the clip's known end (within
+    MATCH_S). `hints`: (estimated end, first text, complete), on the same clock as `ends`."""
+    rows = []
+    for end in ends:
+        best = min((h for h in hints if abs(h[0] - end) <= MATCH_S), key=lambda h: abs(h[0] - end), default=None)
+        rows.append({"first_text_s": round(best[1] - end, 3) if best else None,
+                     "complete_s": round(best[2] - end, 3) if best else None})
+    return rows
 
 
 def _load_clips(corpus: Path | None, limit: int | None, folder: Path) -> list[tuple[str, np.ndarray]]:
@@ -84,25 +89,36 @@ def session_audio(clips: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
 # ---- the live run --------------------------------------------------------------------------------------------
 
 
-async def _publish(room, audio: np.ndarray, ends: list[float], timeline: Timeline,
-                   progress: Callable[[str], None]) -> None:
-    """The partner's microphone, paced by the SDK like a real one (10 ms frames)."""
+async def speak_into(room, audio: np.ndarray, on_sent: Callable[[float, float], None] | None = None,
+                     settle_s: float = 1.5):
+    """Publishes `audio` (16 kHz float32) as `room`'s microphone, paced like a real one (10 ms frames, a short
+    queue: what is captured goes out at once). `on_sent(seconds sent, seconds still queued)` after each frame.
+    Returns the track's publication."""
     from livekit import rtc
 
-    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=50)  # a short queue: what is captured goes out at once
+    source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=50)
     track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-    await room.local_participant.publish_track(track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-    await asyncio.sleep(1.5)  # the coach subscribes
+    publication = await room.local_participant.publish_track(
+        track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
+    await asyncio.sleep(settle_s)  # the coach subscribes
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
     step = SAMPLE_RATE // 100
-    next_end = 0
     for i in range(0, len(pcm) - step + 1, step):
         await source.capture_frame(rtc.AudioFrame(pcm[i:i + step].tobytes(), SAMPLE_RATE, 1, step))
-        sent = (i + step) / SAMPLE_RATE  # audio time sent so far; what is still queued goes out within queued_duration
-        while next_end < len(ends) and sent >= ends[next_end]:
-            timeline.ends.append(time.time() + source.queued_duration - (sent - ends[next_end]))
-            next_end += 1
-            progress(f"  live: clip {next_end}/{len(ends)} spoken")
+        if on_sent:
+            on_sent((i + step) / SAMPLE_RATE, source.queued_duration)
+    return publication
+
+
+async def _publish(room, audio: np.ndarray, ends: list[float], timeline: Timeline,
+                   progress: Callable[[str], None]) -> None:
+    """The partner speaks; each clip's end of speech is noted on the wall clock as it goes out."""
+    def noted(sent: float, queued: float) -> None:
+        while len(timeline.ends) < len(ends) and sent >= ends[len(timeline.ends)]:
+            timeline.ends.append(time.time() + queued - (sent - ends[len(timeline.ends)]))
+            progress(f"  live: clip {len(timeline.ends)}/{len(ends)} spoken")
+
+    await speak_into(room, audio, noted)
 
 
 def _sdk_facilitator(timeline: Timeline):
@@ -197,13 +213,7 @@ def _run_replay(settings: Settings, audio: np.ndarray, ends: list[float]) -> lis
             first[ev.hint_id] = ev.t
         elif isinstance(ev, HintReady):
             ready.append((ev.t_speech_end, first.get(ev.hint_id, ev.t_ready), ev.t_ready))
-    rows = []
-    for end in ends:
-        near = [r for r in ready if abs(r[0] - end) <= MATCH_S]
-        best = min(near, key=lambda r: abs(r[0] - end), default=None)
-        rows.append({"first_text_s": round(best[1] - end, 3) if best else None,
-                     "complete_s": round(best[2] - end, 3) if best else None})
-    return rows
+    return match_clips(ends, ready)
 
 
 # ---- the run and its report ------------------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
           limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety_set: Path | None,
           whisper: bool, quality: bool, text_only: bool, live: bool, browser: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
-    from coach.bench import format_report, run_bench, write_json
+    from coach.bench import format_report, run_bench
 
     if corpus is not None and not corpus.is_dir():
         raise click.ClickException(f"--corpus {corpus}: no such folder")
@@ -195,21 +195,14 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
 
         report = run_live_bench(settings, corpus, limit=limit, browser=browser)
         click.echo(format_live_report(report))
-        if json_out:
-            write_json(report, json_out)
-            click.echo(f"results written to {json_out}", err=True)
-        if chart:
-            write_live_chart(report, chart)
-            click.echo(f"chart drawn to {chart}", err=True)
+        _save(report, json_out, chart, write_live_chart)
         return
     if quality:
         from coach.bench_quality import format_quality, run_quality
 
         report = run_quality(settings, corpus, text_only=text_only, limit=limit)  # --limit: sessions per corpus
         click.echo(format_quality(report))
-        if json_out:
-            write_json(report, json_out)
-            click.echo(f"results written to {json_out}", err=True)
+        _save(report, json_out)
         return
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     from coach.pipeline import PipelineConfig
@@ -222,13 +215,20 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
     report = run_bench(settings, corpus, limit=limit, plain=not no_plain, modes=chosen,
                        lag_minutes=lag_minutes, scaling=scaling)
     click.echo(format_report(report))
+    from coach.bench_chart import write_chart
+
+    _save(report, json_out, chart, write_chart)
+
+
+def _save(report: dict, json_out: Path | None, chart: Path | None = None, draw=None) -> None:
+    """The bench's --json and --chart, whichever were asked for."""
+    from coach.bench import write_json
+
     if json_out:
         write_json(report, json_out)
         click.echo(f"results written to {json_out}", err=True)
-    if chart:
-        from coach.bench_chart import write_chart
-
-        write_chart(report, chart)
+    if chart and draw:
+        draw(report, chart)
         click.echo(f"chart drawn to {chart}", err=True)
 
 

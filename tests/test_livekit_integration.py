@@ -107,18 +107,9 @@ async def server(live_settings, livekit, models, fault_first_session):
 
 
 async def publish_wav(room, samples: np.ndarray) -> None:
-    from livekit import rtc
+    from coach.bench_live import speak_into
 
-    source = rtc.AudioSource(SAMPLE_RATE, 1)
-    track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-    await room.local_participant.publish_track(track, options)
-    await asyncio.sleep(1.0)  # let the coach subscribe before the first word
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-    step = SAMPLE_RATE // 100  # 10 ms frames, paced by capture_frame like a real microphone
-    for i in range(0, len(pcm) - step + 1, step):
-        frame = rtc.AudioFrame(pcm[i:i + step].tobytes(), SAMPLE_RATE, 1, step)
-        await source.capture_frame(frame)
+    await speak_into(room, samples, settle_s=1.0)  # let the coach subscribe before the first word
 
 
 def collect(room, topics, into):

@@ -112,20 +112,10 @@ class Clients:
         return [p for t, topic, p in self.got if topic == "coach.transcript" and t >= since]
 
     async def speak(self, samples: np.ndarray, room=None, trailing_silence_s: float = 2.0):
-        from livekit import rtc
+        from coach.bench_live import speak_into
 
-        room = room or self.partner
-        source = rtc.AudioSource(SAMPLE_RATE, 1)
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
-        pub = await room.local_participant.publish_track(
-            track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
-        await asyncio.sleep(1.0)
         tail = np.zeros(int(SAMPLE_RATE * trailing_silence_s), np.float32)
-        pcm = (np.clip(np.concatenate([samples, tail]), -1, 1) * 32767).astype(np.int16)
-        step = SAMPLE_RATE // 100
-        for i in range(0, len(pcm) - step + 1, step):
-            await source.capture_frame(rtc.AudioFrame(pcm[i:i + step].tobytes(), SAMPLE_RATE, 1, step))
-        return pub
+        return await speak_into(room or self.partner, np.concatenate([samples, tail]), settle_s=1.0)
 
     async def wait(self, check, timeout: float = 90.0) -> float:
         t0 = time.monotonic()
