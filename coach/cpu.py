@@ -32,6 +32,7 @@ class CpuMeter:
     def __init__(self):
         self._lock = threading.Lock()
         self._last = self._read()
+        self._value = 0.0  # the last reading, given again when asked more often than every 0.2 s
 
     @staticmethod
     def _read() -> tuple[float, float, float] | None:
@@ -49,14 +50,14 @@ class CpuMeter:
     def others_busy(self) -> float:
         with self._lock:
             now, last = self._read(), self._last
-            if now is None or last is None or now[0] - last[0] < 0.2:
-                return 0.0 if now is None or last is None else self._value
+            if now is None or last is None:
+                return 0.0
+            if now[0] - last[0] < 0.2:
+                return self._value
             self._last = now
             wall = now[0] - last[0]
             self._value = max(0.0, ((now[1] - last[1]) - (now[2] - last[2])) / wall)
             return self._value
-
-    _value = 0.0
 
 
 def llm_threads_now(base: int, cores: int, others_busy: float) -> int:
