@@ -8,6 +8,7 @@ gives up threads to whatever else keeps the machine busy (the facilitator's own 
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -63,4 +64,4 @@ class CpuMeter:
 def llm_threads_now(base: int, cores: int, others_busy: float) -> int:
     """The LLM's threads for the next hint: its share, less what other programs are using beyond theirs."""
     spare = cores - base - others_busy  # what is left after speech to text's share and everything else
-    return max(1, min(base, base + int(spare)))
+    return max(1, min(base, base + math.floor(spare)))  # floor: half a core short is a thread short
