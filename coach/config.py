@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     llm_context: int = Field(4096, ge=1024, description="LLM context window in tokens.")
     hint_min_words: int = Field(5, ge=1, description="A turn (or turns since the last hint) needs this many words for a hint.")
     reminder_hints: int = Field(3, ge=0, description="How many first hints of a session carry a peer-support reminder.")
+    model_timeout_s: float = Field(60.0, gt=0, description="Longest a model call may take before its result is given up "
+                                   "(a hung model then costs one transcript or hint, never the session).")
 
     # Live sessions (coach serve)
     state_dir: Path = Field(DEFAULT_STATE_DIR, description="Private folder for generated keys and the TLS certificate.")
@@ -79,6 +81,15 @@ class Settings(BaseSettings):
     invite_ttl_s: float = Field(3600.0, description="How long an invite link stays valid.")
     token_ttl_s: float = Field(900.0, description="How long a LiveKit join token stays valid.")
     max_body_bytes: int = Field(4096, description="Largest request body the API accepts.")
+    max_sessions: int = Field(4, ge=1, description="Most sessions live at once (each holds a coach): starting "
+                              "another is refused until one ends.")
+    session_idle_s: float = Field(1800.0, gt=0, description="A session nobody but the coach has been in for this "
+                                  "long is ended, as if the facilitator had ended it.")
+    http_timeout_s: float = Field(10.0, gt=0, description="A connection to the web server must send its request "
+                                  "headers within this; an idle kept-alive connection is closed after it.")
+    max_connections: int = Field(128, ge=1, description="Most connections the web server holds open at once.")
+    max_connections_per_address: int = Field(32, ge=1, description="Most connections from one address (a browser "
+                                             "opens about six, and one per call).")
 
     @field_validator("facilitator_passcode")
     @classmethod

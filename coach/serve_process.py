@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 from coach.config import REPO_DIR
@@ -34,6 +35,7 @@ class ServeProcess:
         self.http = f"http://127.0.0.1:{self.ports['COACH_HTTP_PORT']}"
         self.https = f"https://127.0.0.1:{self.ports['COACH_HTTPS_PORT']}"
         self.out = folder / f"serve-{time.monotonic_ns()}.out"
+        self._browser: urllib.request.OpenerDirector | None = None
         full_env = {**os.environ, "COACH_LAN_IP": "127.0.0.1", "COACH_STATE_DIR": str(folder / "state"),
                     "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in self.ports.items()}, **env}
         self._out = open(self.out, "wb")
@@ -58,10 +60,14 @@ class ServeProcess:
         return self
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        """Calls the API as the facilitator's page does: with the cookie that opening the page hands out."""
+        if self._browser is None:
+            self._browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+            self._browser.open(self.http + "/", timeout=10).close()
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.http + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with self._browser.open(req, timeout=10) as r:
             return json.loads(r.read())
 
     def stop(self, sig=signal.SIGINT, timeout: float = 15.0) -> float:

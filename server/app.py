@@ -1,25 +1,31 @@
-"""The aiohttp application: pages, session API, tokens, and the /rtc signaling proxy."""
+"""The aiohttp application: pages, session API, tokens, and the /rtc signaling proxy.
+
+Who may do what: server/trust.py (Host and Origin), server/facilitator.py (the facilitator's cookie or passcode),
+per-address rate limits (server/limits.py), at most `max_sessions` live, idle ones ended (server/lifecycle.py).
+Every answer, errors included, carries server/headers.py's security headers; every error is JSON that says why."""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
+import asyncio
 import json
 import logging
-import secrets
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Protocol
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
 from coach.config import REPO_DIR, Settings
-from server import trust
+from server import facilitator, lifecycle, openapi, trust
+from server.headers import security_headers
+from server.limits import SlidingWindow, retry_after
 from server.proxy import rtc_proxy
+from server.rooms import LiveKitRooms, Rooms, RoomsUnavailable
+from server.schemas import (ControlResult, FacilitatorCredentials, FacilitatorView, JoinRequest, PartnerView,
+                            RejoinRequest)
 from server.sessions import InviteError, Session, SessionStore
+from server.state import (CONFIG, FACILITATOR_SECRET, HOOKS, HTTP, LIMITS, ROOMS, STORE, RateLimits,  # noqa: F401
+                          ServerConfig)
 from server.tokens import LiveKitKeys, mint
 
 log = logging.getLogger("server.app")
@@ -43,85 +49,24 @@ class CoachHooks(Protocol):
     def state(self, session: Session) -> str: ...
 
 
-@dataclass
-class ServerConfig:
-    settings: Settings
-    keys: LiveKitKeys
-    lan_ip: str
-    livekit_http: str  # where our proxy and the coach reach livekit-server, e.g. http://127.0.0.1:7880
-    allowed_names: frozenset[str] = frozenset()  # Host names we answer to (server/trust.py)
+def _error(status: int, message: str, headers: dict | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
-CONFIG = web.AppKey("config", ServerConfig)
-STORE = web.AppKey("store", SessionStore)
-HOOKS = web.AppKey("hooks", object)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
-PASSCODE_FAILURES = web.AppKey("passcode_failures", dict)  # peer address -> times of wrong passcodes
-REJOIN = web.AppKey("rejoin", dict)  # rejoin secret -> (session id, expiry)
-REJOIN_TTL_S = 6 * 3600.0  # a partner who reloads the page within a session's length gets back in
+class _JSONError(web.HTTPError):
+    """An error answer of any 4xx/5xx status, raised from deep in a handler (the middleware sends it as it is)."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        self.status_code = status  # aiohttp reads the status from here
+        super().__init__(text=json.dumps({"error": message}), content_type="application/json", headers=headers)
 
 
-class JoinRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    invite: str = Field(min_length=8, max_length=128)
-    name: str = Field(min_length=1, max_length=60)
-    consent: StrictBool
-
-    @field_validator("name")
-    @classmethod
-    def _clean_name(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if not v:
-            raise ValueError("name must not be blank")
-        return v
-
-
-class RejoinRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rejoin: str = Field(min_length=8, max_length=128)
-
-
-def _is_loopback(request: web.Request) -> bool:
-    try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
-    except ValueError:
-        return False
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-PASSCODE_TRIES = 5  # wrong passcodes per address per PASSCODE_WINDOW_S before it must wait
-PASSCODE_WINDOW_S = 60.0
-
-
-def _require_facilitator(request: web.Request) -> None:
-    if _is_loopback(request):
-        return
-    passcode = request.app[CONFIG].settings.facilitator_passcode
-    given = request.headers.get("X-Facilitator-Passcode", "")
-    failures = request.app[PASSCODE_FAILURES]
-    now, peer = time.monotonic(), request.remote or "?"
-    recent = [t for t in failures.get(peer, []) if now - t < PASSCODE_WINDOW_S]
-    if len(recent) >= PASSCODE_TRIES:
-        raise web.HTTPTooManyRequests(
-            text=json.dumps({"error": f"too many wrong passcodes from this address: wait {PASSCODE_WINDOW_S:.0f} s"}),
-            content_type="application/json")
-    if passcode and hmac.compare_digest(given.encode(), passcode.encode()):
-        failures.pop(peer, None)
-        return
-    if given:
-        failures[peer] = [*recent, now]
-        if len(failures) > 10_000:  # bounded: the oldest addresses go first
-            failures.pop(next(iter(failures)))
-    raise web.HTTPForbidden(
-        text=json.dumps({"error": "only the facilitator can do this: use this computer, or set COACH_FACILITATOR_PASSCODE "
-                                  "and send it as X-Facilitator-Passcode"}),
-        content_type="application/json",
-    )
+def _limit(request: web.Request, window: SlidingWindow, what: str) -> None:
+    """Counts one `what` for the caller's address; past the limit, a 429 saying when to try again."""
+    wait = window.take(request.remote or "?")
+    if wait:
+        raise _JSONError(429, f"too many {what} from this address: try again in {retry_after(wait)} s",
+                         {"Retry-After": retry_after(wait)})
 
 
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -131,7 +76,7 @@ def _livekit_url_for(request: web.Request) -> str:
     """Where the caller reaches our /rtc proxy: the address it used, when that is on this machine (a page's
     connect-src 'self' allows nothing else), else the LAN address over TLS."""
     cfg = request.app[CONFIG]
-    if _is_loopback(request):
+    if trust.is_loopback(request):
         host = request.host or ""
         if host.rsplit(":", 1)[0] in _LOOPBACK_HOSTS or host.startswith("127."):
             return f"{'wss' if request.secure else 'ws'}://{host}"
@@ -141,20 +86,23 @@ def _livekit_url_for(request: web.Request) -> str:
 
 async def _json_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text=json.dumps({"error": "send JSON (Content-Type: application/json)"}),
-                                           content_type="application/json")
-    raw = await request.read()  # over the size limit: 413, answered by the middleware
+        raise _JSONError(415, "send JSON (Content-Type: application/json)")
+    timeout = request.app[CONFIG].settings.http_timeout_s
+    try:
+        raw = await asyncio.wait_for(request.read(), timeout)  # over the size limit: 413, from the middleware
+    except asyncio.TimeoutError:  # a body trickled in a byte at a time holds a connection like slow headers
+        raise _JSONError(408, f"the request body did not arrive within {timeout:g} s")
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}" for err in e.errors()[:5])
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid request: {problems}"}), content_type="application/json")
+        raise _JSONError(400, f"invalid request: {problems}")
 
 
 def _session_or_404(request: web.Request) -> Session:
     session = request.app[STORE].get(request.match_info["sid"])
     if session is None:
-        raise web.HTTPNotFound(text=json.dumps({"error": "no such session"}), content_type="application/json")
+        raise _JSONError(404, "no such session: it may have ended a while ago; start a new one")
     return session
 
 
@@ -164,28 +112,46 @@ def _facilitator_view(request: web.Request, session: Session, invite_code: str |
     token = None if session.ended else mint(  # ended means ended: no way back into the room
         cfg.keys, room=session.room, identity=session.facilitator_identity, name="Facilitator", role="facilitator",
         ttl_s=s.token_ttl_s)
-    view = {
-        "session_id": session.id,
-        "room": session.room,
-        "livekit_url": _livekit_url_for(request),
-        "facilitator": {"identity": session.facilitator_identity, "token": token},
-        "coach_identity": session.coach_identity,
-        "partner_identity": session.partner_identity,
-        "coach_state": request.app[HOOKS].state(session),
-        "ended": session.ended,
-    }
-    if invite_code is not None:
-        view["invite_url"] = f"https://{cfg.lan_ip}:{s.https_port}/join#{invite_code}"
+    view = FacilitatorView(
+        session_id=session.id, room=session.room, livekit_url=_livekit_url_for(request),
+        facilitator=FacilitatorCredentials(identity=session.facilitator_identity, token=token),
+        coach_identity=session.coach_identity, partner_identity=session.partner_identity,
+        coach_state=request.app[HOOKS].state(session), ended=session.ended,
+        invite_url=f"https://{cfg.lan_ip}:{s.https_port}/join#{invite_code}" if invite_code else None,
+    ).model_dump()
+    if invite_code is None:
+        del view["invite_url"]  # shown once, at creation: it is never stored in clear
     return view
+
+
+def _partner_view(request: web.Request, session: Session, rejoin_code: str) -> dict:
+    cfg = request.app[CONFIG]
+    token = mint(cfg.keys, room=session.room, identity=session.partner_identity, name=session.partner_name or "Partner",
+                 role="partner", ttl_s=cfg.settings.token_ttl_s, metadata=json.dumps({"consent": True}))
+    return PartnerView(identity=session.partner_identity, token=token, livekit_url=_livekit_url_for(request),
+                       coach_identity=session.coach_identity, rejoin=rejoin_code).model_dump()
 
 
 # ---- handlers ------------------------------------------------------------------------------------------------
 
 
 async def create_session(request: web.Request) -> web.Response:
-    _require_facilitator(request)
-    cfg = request.app[CONFIG]
-    session, code = request.app[STORE].create()
+    app = request.app
+    _limit(request, app[LIMITS].create, "new sessions")
+    facilitator.require(request)
+    cfg, store = app[CONFIG], app[STORE]
+    live = len(store.live())
+    if live >= cfg.settings.max_sessions:  # each holds a coach: memory and CPU are what bound them
+        return _error(429, f"{live} sessions are running, the most at once: end one first (or raise "
+                           "COACH_MAX_SESSIONS)")
+    session, code = store.create()
+    try:
+        await app[ROOMS].create(session.room)  # rooms are made only here (livekit.yaml: room.auto_create off)
+    except RoomsUnavailable as e:
+        store.discard(session.id)
+        log.warning("no room for a new session: %s", e)
+        return _error(503, "the LiveKit server is not reachable, so no session can start: check that `coach serve` "
+                           "is still running, then try again")
     url = cfg.livekit_http.replace("http", "ws", 1)
 
     def credentials() -> tuple[str, str]:
@@ -193,91 +159,69 @@ async def create_session(request: web.Request) -> web.Response:
                          ttl_s=cfg.settings.token_ttl_s)
 
     try:
-        await request.app[HOOKS].session_created(session, credentials)
+        await app[HOOKS].session_created(session, credentials)
     except Exception:
         log.exception("the coach could not start for session %s", session.id)
     return web.json_response(_facilitator_view(request, session, code), status=201)
 
 
 async def get_session(request: web.Request) -> web.Response:
-    _require_facilitator(request)
-    return web.json_response(_facilitator_view(request, _session_or_404(request)))
+    facilitator.require(request)
+    session = _session_or_404(request)
+    if not session.ended:
+        request.app[STORE].touch(session)  # a facilitator page (re)loading: the session is in use
+    return web.json_response(_facilitator_view(request, session))
 
 
 async def control_session(request: web.Request) -> web.Response:
-    _require_facilitator(request)
+    facilitator.require(request)
     session = _session_or_404(request)
     action = request.match_info["action"]
     hooks = request.app[HOOKS]
     if session.ended:
         return _error(410, "this session has ended: start a new one")
+    request.app[STORE].touch(session)
     try:
         if action in ("pause", "resume"):
             await hooks.set_paused(session, action == "pause")
         else:  # end
-            request.app[STORE].end(session.id)
-            await hooks.session_ended(session)
-            await _delete_room(request.app, session)
+            await lifecycle.end_session(request.app, session)
     except Exception:
         log.exception("%s failed for session %s", action, session.id)
         return _error(500, f"could not {action} the coach: see the server log")
-    return web.json_response({"session_id": session.id, "coach_state": hooks.state(session), "ended": session.ended})
-
-
-async def _delete_room(app: web.Application, session: Session) -> None:
-    """Disconnects everyone (the partner too) when the facilitator ends the session."""
-    from livekit import api
-
-    cfg = app[CONFIG]
-    lk = api.LiveKitAPI(url=cfg.livekit_http, api_key=cfg.keys.api_key, api_secret=cfg.keys.api_secret, session=app[HTTP])
-    try:
-        await lk.room.delete_room(api.DeleteRoomRequest(room=session.room))
-    except Exception as e:  # the room may already be gone, or LiveKit down: the session is ended either way
-        log.info("could not delete room for session %s: %s", session.id, type(e).__name__)
+    return web.json_response(ControlResult(session_id=session.id, coach_state=hooks.state(session),
+                                           ended=session.ended).model_dump())
 
 
 async def join(request: web.Request) -> web.Response:
+    _limit(request, request.app[LIMITS].join, "joins")
     body = await _json_body(request, JoinRequest)
     try:
-        session = request.app[STORE].redeem(body.invite, body.name, body.consent)
+        session, rejoin_code = request.app[STORE].redeem(body.invite, body.name, body.consent)
     except InviteError as e:
         return _error(e.status, str(e))
-    rejoin = secrets.token_urlsafe(24)
-    rejoins = request.app[REJOIN]
-    now = time.time()
-    for code in [c for c, (_, expires) in rejoins.items() if expires < now]:
-        del rejoins[code]
-    rejoins[rejoin] = (session.id, now + REJOIN_TTL_S)
     try:
         await request.app[HOOKS].partner_joined(session)
     except Exception:
         log.exception("the coach failed to note the partner in session %s", session.id)
-    return web.json_response(_partner_view(request, session) | {"rejoin": rejoin})
+    return web.json_response(_partner_view(request, session, rejoin_code))
 
 
 async def rejoin(request: web.Request) -> web.Response:
-    """A partner who reloads the page gets a fresh token for the same identity (the invite is spent)."""
+    """A partner who reloads the page gets a fresh token for the same identity (the invite is spent), and a new
+    rejoin code: the one just used is dead, so a copied code is good for one use at most."""
+    _limit(request, request.app[LIMITS].rejoin, "rejoins")
     body = await _json_body(request, RejoinRequest)
-    sid, expires = request.app[REJOIN].get(body.rejoin, (None, 0.0))
-    session = request.app[STORE].get(sid) if sid and expires >= time.time() else None
-    if session is None:
-        return _error(404, "unknown rejoin code: open the invite link again or ask the facilitator for a new one")
-    if session.ended:
-        return _error(410, "this session has ended")
-    return web.json_response(_partner_view(request, session))
-
-
-def _partner_view(request: web.Request, session: Session) -> dict:
-    cfg = request.app[CONFIG]
-    token = mint(cfg.keys, room=session.room, identity=session.partner_identity, name=session.partner_name or "Partner",
-                 role="partner", ttl_s=cfg.settings.token_ttl_s, metadata=json.dumps({"consent": True}))
-    return {"identity": session.partner_identity, "token": token, "livekit_url": _livekit_url_for(request),
-            "coach_identity": session.coach_identity}
+    try:
+        session, new_code = request.app[STORE].rejoin(body.rejoin)
+    except InviteError as e:
+        return _error(e.status, str(e))
+    return web.json_response(_partner_view(request, session, new_code))
 
 
 async def qr_code(request: web.Request) -> web.Response:
     """The invite link as a QR code (SVG), drawn here so the page needs no outside service."""
-    _require_facilitator(request)
+    facilitator.require(request)
     text = request.query.get("text", "")
     if not text or len(text) > 512:
         return _error(400, "give the text to encode as ?text=... (at most 512 characters)")
@@ -294,9 +238,16 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def _page(name: str):
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi.build(facilitator.cookie_name(request.app)))
+
+
+def _page(name: str, *, facilitator_page: bool = False):
     async def handler(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / name)
+        response = web.FileResponse(WEB_DIR / name)
+        if facilitator_page:
+            facilitator.hand_out(request, response)
+        return response
 
     return handler
 
@@ -313,11 +264,6 @@ async def proxy(request: web.Request) -> web.StreamResponse:
 
 # ---- middleware and app --------------------------------------------------------------------------------------
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-
 
 @web.middleware
 async def trusted_requests(request: web.Request, handler):
@@ -327,24 +273,35 @@ async def trusted_requests(request: web.Request, handler):
     return await handler(request)
 
 
+_REASONS = {404: "no such page or endpoint: check the address (the API is described at /api/openapi.json)",
+            405: "method not allowed here (the API is described at /api/openapi.json)"}
+
+
 @web.middleware
-async def json_errors(request: web.Request, handler):
-    """Every API error is JSON with a reason; pages get the browser-safe headers."""
+async def secure_responses(request: web.Request, handler):
+    """Outermost: every error is JSON with a reason, and every answer (errors, refusals, pages) carries the same
+    security headers."""
     try:
         response = await handler(request)
     except web.HTTPException as e:
-        if e.content_type == "application/json" or not request.path.startswith("/api/"):
+        if e.status < 400:  # a redirect: passes as it is, with our headers
+            e.headers.update({k: v for k, v in security_headers(request.path).items() if k not in e.headers})
             raise
-        message = {413: f"request body too large (limit {request.app[CONFIG].settings.max_body_bytes} bytes)",
-                   404: "no such endpoint", 405: "method not allowed"}.get(e.status, e.reason)
-        return _error(e.status, message)
+        if e.content_type == "application/json":
+            text = e.text
+        elif e.status == 413:
+            text = json.dumps({"error": f"request body too large (limit {request.app[CONFIG].settings.max_body_bytes} "
+                                        "bytes)"})
+        else:
+            text = json.dumps({"error": _REASONS.get(e.status, (e.reason or "error").lower())})
+        keep = {k: v for k, v in e.headers.items() if k.lower() not in ("content-type", "content-length")}
+        response = web.Response(status=e.status, text=text, content_type="application/json", headers=keep)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.rel_url.path)
+        response = _error(500, "internal error: see the coach's log")
     if isinstance(response, web.StreamResponse) and not response.prepared:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Pages and API answers are never stored; scripts and styles may be kept but are checked every time.
-        static = request.path.startswith(("/static/", "/vendor/"))
-        response.headers.setdefault("Cache-Control", "no-cache" if static else "no-store")
+        for name, value in security_headers(request.path).items():
+            response.headers.setdefault(name, value)
     return response
 
 
@@ -368,14 +325,19 @@ class NoCoach:
 
 
 def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_http: str | None = None,
-               hooks: CoachHooks | None = None, store: SessionStore | None = None) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[trusted_requests, json_errors])
+               hooks: CoachHooks | None = None, store: SessionStore | None = None, rooms: Rooms | None = None,
+               limits: RateLimits | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[secure_responses, trusted_requests])
     app[CONFIG] = ServerConfig(settings, keys, lan_ip, livekit_http or f"http://127.0.0.1:{settings.livekit_port}",
                                trust.allowed_names(lan_ip, settings.allowed_hosts.split(",")))
     app[STORE] = store or SessionStore(invite_ttl_s=settings.invite_ttl_s)
     app[HOOKS] = hooks or NoCoach()
-    app[REJOIN] = {}
-    app[PASSCODE_FAILURES] = {}
+    # LiveKit closes an emptied room itself only well after we would have ended its session (a backstop).
+    backstop_s = int(settings.session_idle_s + 2 * lifecycle.SWEEP_EVERY_S)
+    app[ROOMS] = rooms or LiveKitRooms(app[CONFIG].livekit_http, keys, lambda: app[HTTP], empty_timeout_s=backstop_s,
+                                       departure_timeout_s=backstop_s)
+    app[LIMITS] = limits or RateLimits.default()
+    app[FACILITATOR_SECRET] = facilitator.new_secret()
 
     async def http_client(app: web.Application):
         app[HTTP] = aiohttp.ClientSession()
@@ -383,12 +345,14 @@ def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_ht
         await app[HTTP].close()
 
     app.cleanup_ctx.append(http_client)
-    app.router.add_get("/", _page("index.html"))
-    app.router.add_get("/facilitator", _page("facilitator.html"))
+    app.cleanup_ctx.append(lifecycle.expiry)  # after the client it uses: stopped before it
+    app.router.add_get("/", _page("index.html", facilitator_page=True))
+    app.router.add_get("/facilitator", _page("facilitator.html", facilitator_page=True))
     app.router.add_get("/join", _page("partner.html"))
     app.router.add_get("/vendor/livekit-client.js", vendor_livekit)
     app.router.add_static("/static/", WEB_DIR / "static")
     app.router.add_get("/api/health", health)
+    app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_post("/api/sessions", create_session)
     app.router.add_get("/api/sessions/{sid}", get_session)
     app.router.add_post("/api/sessions/{sid}/{action:pause|resume|end}", control_session)

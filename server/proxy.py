@@ -17,6 +17,7 @@ _FORWARD_HEADERS = ("Authorization", "User-Agent", "Accept", "Content-Type")
 # The signaling paths of livekit-client 2.x and the Python SDK: join (v0 and v1) and the reason check on failure.
 ALLOWED_PATHS = frozenset({"/rtc", "/rtc/", "/rtc/v1", "/rtc/validate", "/rtc/v1/validate"})
 MAX_MESSAGE_BYTES = 1 << 20  # signaling messages are SDP and small events; a 200 MB message is an attack
+READ_TIMEOUT_S = 10.0  # a request body trickled in slowly must not hold the connection
 
 
 def allowed_path(raw_path: str) -> str | None:
@@ -39,7 +40,11 @@ async def rtc_proxy(request: web.Request, upstream_http: str, client: aiohttp.Cl
     if request.headers.get("Upgrade", "").lower() == "websocket":
         return await _proxy_ws(request, url.replace("http://", "ws://", 1).replace("https://", "wss://", 1), headers, client)
     try:
-        async with client.request(request.method, yarl.URL(url, encoded=True), headers=headers, data=await request.read(),
+        body = await asyncio.wait_for(request.read(), READ_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return web.json_response({"error": f"the request did not arrive within {READ_TIMEOUT_S:g} s"}, status=408)
+    try:
+        async with client.request(request.method, yarl.URL(url, encoded=True), headers=headers, data=body,
                                   allow_redirects=False) as resp:
             body = await resp.read()
             return web.Response(status=resp.status, body=body, content_type=resp.content_type)

@@ -8,12 +8,21 @@ second. Clients that are not browsers send no Origin and cannot be driven by a w
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def is_loopback(request: web.Request) -> bool:
+    """The peer is on this computer (decided by the socket, never by a header)."""
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 def host_name(host: str) -> str:

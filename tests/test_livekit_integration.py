@@ -125,7 +125,8 @@ async def test_hints_reach_the_facilitator_and_never_the_partner(server):
     import aiohttp
     from livekit import rtc
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # unsafe: an IP host
+        (await http.get(f"{server}/")).release()  # the facilitator's page, which hands out the facilitator cookie
         session = await (await http.post(f"{server}/api/sessions")).json()
         invite = session["invite_url"].split("#", 1)[1]
         partner = await (await http.post(f"{server}/api/join",
@@ -176,7 +177,8 @@ async def test_a_failure_in_one_sessions_coach_leaves_the_other_session_working(
     fault_first_session["on"] = True
     caplog.set_level(logging.ERROR, logger="coach.tasks")
     rooms, got = [], {0: [], 1: []}
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # unsafe: an IP host
+        (await http.get(f"{server}/")).release()  # the facilitator's page, which hands out the facilitator cookie
         for i in range(2):
             session = await (await http.post(f"{server}/api/sessions")).json()
             invite = session["invite_url"].split("#", 1)[1]

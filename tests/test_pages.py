@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -22,6 +23,9 @@ import pytest
 
 from coach.config import Settings
 from server.app import STORE, VENDOR_JS, create_app
+from server.limits import SlidingWindow
+from server.rooms import MemoryRooms
+from server.state import RateLimits
 from server.tokens import LiveKitKeys
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,8 +87,10 @@ def server(tmp_path_factory):
 
     port = _free_port()  # the app's livekit_url for loopback callers names its own HTTP port: make it this one
     hooks = PausableHooks()
-    app = create_app(Settings(state_dir=tmp_path_factory.mktemp("state"), http_port=port), keys=KEYS,
-                     lan_ip="127.0.0.1", livekit_http="http://127.0.0.1:1", hooks=hooks)
+    # LiveKit is down, but rooms are "made" in memory, so sessions start; many pages start one and leave it running
+    app = create_app(Settings(state_dir=tmp_path_factory.mktemp("state"), http_port=port, max_sessions=1000), keys=KEYS,
+                     lan_ip="127.0.0.1", livekit_http="http://127.0.0.1:1", hooks=hooks, rooms=MemoryRooms(),
+                     limits=RateLimits(*(SlidingWindow(1000, 60.0) for _ in range(4))))
     runner = web.AppRunner(app)
     loop = asyncio.new_event_loop()
     started, failure = threading.Event(), []
@@ -106,7 +112,10 @@ def server(tmp_path_factory):
     assert started.wait(10), "the app did not start"
     if failure:
         raise failure[0]
-    yield SimpleNamespace(origin=f"http://127.0.0.1:{port}", app=app, hooks=hooks)
+    # The tests' own API calls, as the facilitator's page makes them: with the cookie that opening the page gives.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    opener.open(f"http://127.0.0.1:{port}/", timeout=10).close()
+    yield SimpleNamespace(origin=f"http://127.0.0.1:{port}", app=app, hooks=hooks, opener=opener)
     asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
@@ -178,7 +187,7 @@ def api(server, path: str, body: dict | None = None, method: str = "POST") -> di
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(server.origin + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"} if data else {})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with server.opener.open(request, timeout=10) as response:
         return json.loads(response.read())
 
 

@@ -104,6 +104,12 @@ class Clients:
         await room.connect(view["livekit_url"], view["facilitator"]["token"])
         return room
 
+    def rejoin(self) -> dict:
+        """As the partner's page rejoins: each code works once, so the new one in the answer is kept for the next."""
+        rejoined = self.serve.api("POST", "/api/rejoin", {"rejoin": self.partner_view["rejoin"]})
+        self.partner_view["rejoin"] = rejoined["rejoin"]
+        return rejoined
+
     def hints(self, since: float = 0.0) -> list[dict]:
         return [p for t, topic, p in self.got if topic == "coach.hint" and t >= since and not p.get("partial")
                 and not p.get("withdrawn")]
@@ -177,7 +183,7 @@ async def test_partner_closing_the_tab_mid_sentence_is_transcribed_and_heard_aga
         await c.partner.disconnect()  # the tab closes
         waited = await c.wait(lambda: c.lines(since=left_at), 60)  # the words cut off by leaving
         print(f"\npartner left mid-sentence: their last words transcribed {waited:.1f} s after leaving")
-        rejoined = serve.api("POST", "/api/rejoin", {"rejoin": c.partner_view["rejoin"]})
+        rejoined = c.rejoin()
         c.partner = rtc.Room()
         await c.partner.connect(rejoined["livekit_url"], rejoined["token"])
         back_at = time.monotonic()
@@ -213,7 +219,7 @@ async def test_livekit_server_killed_mid_session_comes_back_and_hints_resume(ser
         assert coach in c.facilitator.remote_participants, "the coach did not come back to the room"
         from livekit import rtc
 
-        rejoined = serve.api("POST", "/api/rejoin", {"rejoin": c.partner_view["rejoin"]})
+        rejoined = c.rejoin()
         c.partner = rtc.Room()
         await c.partner.connect(rejoined["livekit_url"], rejoined["token"])
         resumed_at = time.monotonic()

@@ -5,9 +5,10 @@ import time
 import jwt
 import pytest
 
-import server.app as app_module
+import server.trust as trust_module
 from coach.config import Settings
 from server.app import create_app
+from server.rooms import MemoryRooms
 from server.sessions import SessionStore
 from server.tokens import LiveKitKeys
 
@@ -52,12 +53,18 @@ def hooks():
     return RecordingHooks()
 
 
+async def as_facilitator(client):
+    """The facilitator opens our page first: it hands this client's cookie jar the per-launch facilitator cookie."""
+    assert (await client.get("/")).status == 200
+    return client
+
+
 @pytest.fixture
 async def client(aiohttp_client, clock, hooks, tmp_path):
     settings = Settings(state_dir=tmp_path, invite_ttl_s=600, token_ttl_s=900)
     app = create_app(settings, keys=KEYS, lan_ip="192.168.1.20", livekit_http="http://127.0.0.1:1",
-                     hooks=hooks, store=SessionStore(invite_ttl_s=600, clock=clock))
-    return await aiohttp_client(app)
+                     hooks=hooks, store=SessionStore(invite_ttl_s=600, clock=clock), rooms=MemoryRooms())
+    return await as_facilitator(await aiohttp_client(app))
 
 
 def decode(token):
@@ -168,7 +175,7 @@ async def test_oversized_body(client):
 
 async def test_non_loopback_cannot_act_as_facilitator(client, monkeypatch):
     body = await create(client)
-    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    monkeypatch.setattr(trust_module, "is_loopback", lambda request: False)
     for method, path in [("POST", "/api/sessions"), ("GET", f"/api/sessions/{body['session_id']}"),
                          ("POST", f"/api/sessions/{body['session_id']}/end"), ("GET", "/api/qr?text=x")]:
         resp = await client.request(method, path)
@@ -181,8 +188,8 @@ async def test_non_loopback_cannot_act_as_facilitator(client, monkeypatch):
 
 async def test_passcode_lets_a_remote_facilitator_in(aiohttp_client, tmp_path, monkeypatch):
     settings = Settings(state_dir=tmp_path, facilitator_passcode="correct horse battery staple")
-    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20"))
-    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20", rooms=MemoryRooms()))
+    monkeypatch.setattr(trust_module, "is_loopback", lambda request: False)
     assert (await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "wrong"})).status == 403
     ok = await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "correct horse battery staple"})
     assert ok.status == 201
@@ -193,8 +200,8 @@ async def test_passcode_guessing_is_throttled_and_short_passcodes_refused(aiohtt
     with pytest.raises(ValueError, match="at least 12 characters"):
         Settings(state_dir=tmp_path, facilitator_passcode="1234")
     settings = Settings(state_dir=tmp_path, facilitator_passcode="correct horse battery staple")
-    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20"))
-    monkeypatch.setattr(app_module, "_is_loopback", lambda request: False)
+    client = await aiohttp_client(create_app(settings, keys=KEYS, lan_ip="192.168.1.20", rooms=MemoryRooms()))
+    monkeypatch.setattr(trust_module, "is_loopback", lambda request: False)
     statuses = [(await client.post("/api/sessions", headers={"X-Facilitator-Passcode": f"guess{i:04d}"})).status
                 for i in range(8)]
     assert statuses[:5] == [403] * 5 and statuses[5:] == [429] * 3
@@ -232,7 +239,9 @@ async def test_reload_gets_fresh_tokens(client):
     joined = await (await client.post("/api/join", json={"invite": invite_code(body), "name": "Sam", "consent": True})).json()
     rejoined = await client.post("/api/rejoin", json={"rejoin": joined["rejoin"]})
     assert rejoined.status == 200
-    assert decode((await rejoined.json())["token"])["sub"] == joined["identity"]
+    again = await rejoined.json()
+    assert decode(again["token"])["sub"] == joined["identity"]
+    assert again["rejoin"] != joined["rejoin"]  # rotated: see test_rejoin_codes_rotate_on_every_use
     assert (await client.post("/api/rejoin", json={"rejoin": "x" * 20})).status == 404
 
 

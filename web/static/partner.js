@@ -5,7 +5,8 @@ import {
   signalingUrl, wireCall,
 } from './common.js';
 
-const STORE_KEY = 'nbp.partner'; // {invite, rejoin}: lets a reload come back without spending a new invite
+const STORE_KEY = 'nbp.partner'; // {invite, rejoin}: lets a reload come back without spending a new invite; the
+// server replaces the rejoin code at every use, so the stored one is always the latest
 const INVITE_RE = /^[A-Za-z0-9_-]{8,128}$/;
 
 const ui = {
@@ -155,7 +156,10 @@ async function rejoin() {
     return true;
   }
   try {
-    return await enterCall(await api('/api/rejoin', { method: 'POST', body: { rejoin: stored.rejoin } }));
+    const joined = await api('/api/rejoin', { method: 'POST', body: { rejoin: stored.rejoin } });
+    // Each code works once: the answer carries the next one, kept before anything else can fail.
+    sessionStorage.setItem(STORE_KEY, JSON.stringify({ ...stored, rejoin: joined.rejoin }));
+    return await enterCall(joined);
   } catch (err) {
     if (err.status === 404 || err.status === 410) {
       sessionStorage.removeItem(STORE_KEY);
