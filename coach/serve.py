@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from typing import Awaitable, Callable
 from urllib.parse import urlparse
 
 import click
@@ -29,15 +30,17 @@ def _livekit_target(settings: Settings) -> tuple[str, lk.Keys]:
 
 
 class _Child:
-    """Our livekit-server, replaced by a new one when it stops on its own."""
+    """Our livekit-server, replaced by a new one when it stops on its own. `after_restart` (once the web app exists)
+    makes the rooms of live sessions again: a restarted livekit-server has none, and makes none by itself."""
 
     def __init__(self, process: lk.LiveKitProcess | None):
         self.process = process
+        self.after_restart: Callable[[], Awaitable[int]] | None = None
 
 
 async def _keep_livekit_running(child: _Child, port: int) -> None:
-    """If livekit-server stops (crash, OOM, someone killed it), say so in one line and start it again. The coach and
-    both pages join again by themselves."""
+    """If livekit-server stops (crash, OOM, someone killed it), say so in one line and start it again, with the rooms
+    of live sessions. The coach and both pages join again by themselves."""
     while True:
         await asyncio.sleep(0.5)
         code = child.process.exited()
@@ -48,7 +51,9 @@ async def _keep_livekit_running(child: _Child, port: int) -> None:
         try:
             child.process = child.process.restarted()  # from the main thread: see LiveKitProcess
             await asyncio.to_thread(child.process.wait_ready, port)
-            click.echo(f"livekit-server is running again after {time.monotonic() - t0:.1f} s", err=True)
+            rooms = await child.after_restart() if child.after_restart else 0
+            click.echo(f"livekit-server is running again after {time.monotonic() - t0:.1f} s "
+                       f"({rooms} session room{'' if rooms == 1 else 's'} made again)", err=True)
         except CoachError as e:
             click.echo(f"livekit-server could not be restarted ({e}): trying again in 5 s", err=True)
             await asyncio.sleep(5)
@@ -58,6 +63,8 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
     from coach.room import CoachRoomManager
     from coach.runtime import Models
     from server.app import create_app
+    from server.connections import ConnectionGuard, listen, runner_options
+    from server.lifecycle import restore_rooms
     from server.tls import ensure_certificate, fingerprint, ssl_context
     from server.tokens import LiveKitKeys
 
@@ -79,6 +86,7 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
     runner = None
     manager = None
     watchdog = None
+    listeners: list[asyncio.AbstractServer] = []
     try:
         if child.process:
             await asyncio.to_thread(child.process.wait_ready, settings.livekit_port)
@@ -92,11 +100,15 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
             cert, key = ensure_certificate(settings.state_dir, lan_ip)
         app = create_app(settings, keys=LiveKitKeys(keys.api_key, keys.api_secret), lan_ip=lan_ip,
                          livekit_http=livekit_http, hooks=manager)
-        runner = web.AppRunner(app, access_log=None)  # access logs would hold invite codes and session ids
+        runner = web.AppRunner(app, **runner_options(settings.http_timeout_s))
         await runner.setup()
+        child.after_restart = lambda: restore_rooms(app)  # from here on the app can reach LiveKit
+        guard = ConnectionGuard(max_connections=settings.max_connections,
+                                max_per_address=settings.max_connections_per_address,
+                                head_timeout_s=settings.http_timeout_s)
         try:
-            await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
-            await web.TCPSite(runner, "0.0.0.0", settings.https_port, ssl_context=ssl_context(cert, key)).start()
+            listeners.append(await listen(runner, guard, "127.0.0.1", settings.http_port))
+            listeners.append(await listen(runner, guard, "0.0.0.0", settings.https_port, ssl_context(cert, key)))
         except OSError as e:
             raise CoachError(f"cannot listen on port {settings.http_port} or {settings.https_port} ({e.strerror}): "
                              "stop what uses it, or set COACH_HTTP_PORT / COACH_HTTPS_PORT")
@@ -114,14 +126,16 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
         await stop.wait()
         click.echo("stopping ...", err=True)
     finally:
-        await _shut_down(watchdog, manager, runner, child)
+        await _shut_down(watchdog, manager, runner, child, listeners)
 
 
-async def _shut_down(watchdog, manager, runner, child: _Child, budget_s: float = 4.0) -> None:
+async def _shut_down(watchdog, manager, runner, child: _Child, listeners=(), budget_s: float = 4.0) -> None:
     """Everything stopped and every port free within a few seconds, even with a hint being written: livekit-server
     is stopped beside the coaches, not after them, and nothing waits longer than its share of the budget."""
     if watchdog:
         watchdog.cancel()
+    for listener in listeners:  # no new connections; runner.cleanup() below closes the open ones
+        listener.close()
     stopping = asyncio.create_task(asyncio.to_thread(child.process.stop)) if child.process else None
     if manager:
         try:

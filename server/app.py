@@ -252,6 +252,22 @@ def _page(name: str, *, facilitator_page: bool = False):
     return handler
 
 
+STATIC_DIR = (WEB_DIR / "static").resolve()
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """Our scripts and styles. Not aiohttp's add_static: it finds a missing file only while sending, too late for
+    a JSON 404 with our headers."""
+    try:
+        path = (STATIC_DIR / request.match_info["name"]).resolve()
+        found = path.is_relative_to(STATIC_DIR) and path.is_file()
+    except (OSError, ValueError):  # a name no file can have (a NUL byte, too long)
+        found = False
+    if not found:
+        raise _JSONError(404, "no such file")
+    return web.FileResponse(path)
+
+
 async def vendor_livekit(request: web.Request) -> web.StreamResponse:
     if not VENDOR_JS.is_file():
         return _error(503, "livekit-client is not installed: run scripts/install.sh (it fetches it with npm)")
@@ -300,7 +316,7 @@ async def secure_responses(request: web.Request, handler):
         log.exception("unexpected error on %s %s", request.method, request.rel_url.path)
         response = _error(500, "internal error: see the coach's log")
     if isinstance(response, web.StreamResponse) and not response.prepared:
-        for name, value in security_headers(request.path).items():
+        for name, value in security_headers(request.path, response.status).items():
             response.headers.setdefault(name, value)
     return response
 
@@ -350,7 +366,7 @@ def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_ht
     app.router.add_get("/facilitator", _page("facilitator.html", facilitator_page=True))
     app.router.add_get("/join", _page("partner.html"))
     app.router.add_get("/vendor/livekit-client.js", vendor_livekit)
-    app.router.add_static("/static/", WEB_DIR / "static")
+    app.router.add_get("/static/{name:.+}", static_file)
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_post("/api/sessions", create_session)

@@ -21,10 +21,10 @@ def permissions_policy(path: str) -> str:
     return ", ".join([f"camera={media}", f"microphone={media}", *(f"{name}=()" for name in _OFF)])
 
 
-def security_headers(path: str) -> dict[str, str]:
-    """For a response to `path`. Pages and API answers are never stored; scripts and styles may be kept but are
-    checked every time."""
-    static = path.startswith(("/static/", "/vendor/"))
+def security_headers(path: str, status: int = 200) -> dict[str, str]:
+    """For a response to `path`. Pages, API answers and errors are never stored; scripts and styles may be kept but
+    are checked every time."""
+    static = status < 400 and path.startswith(("/static/", "/vendor/"))
     return {
         "Content-Security-Policy": CSP,
         "Permissions-Policy": permissions_policy(path),
