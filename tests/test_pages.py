@@ -392,6 +392,7 @@ def test_partner_coach_indicator_follows_coach_state(new_page, server):
     page, _ = new_page()
     page.goto(f"/join#{session['invite']}")
     join(page)
+    expect(page.locator("#call")).to_be_visible()  # in the call: the page set its own first state ("offline")
     indicator = page.locator("#coach-indicator")
     for state, label in [("listening", "Coach is listening"), ("thinking", "Coach is listening"),
                          ("paused", "Coach paused"), ("waiting", "Coach not listening"),

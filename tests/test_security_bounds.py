@@ -5,7 +5,6 @@ rejoin codes that work once, for the partner only, no longer than the session; n
 import asyncio
 
 import pytest
-import yaml
 
 from coach import livekit_server as lk
 from coach.config import Settings
@@ -135,6 +134,7 @@ async def test_a_cap_on_live_sessions(aiohttp_client, tmp_path, clock, hooks, ro
 
 
 def test_livekit_makes_no_room_by_itself(tmp_path):
+    yaml = pytest.importorskip("yaml")
     settings = Settings(state_dir=tmp_path)
     lk.ensure_keys(tmp_path)
     assert yaml.safe_load(lk.render_config(settings, "192.168.1.20").read_text())["room"] == {"auto_create": False}

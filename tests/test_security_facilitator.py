@@ -131,3 +131,19 @@ async def test_passcode_guessing_gets_429_with_retry_after(aiohttp_client, tmp_p
         assert (await client.post("/api/sessions", headers={"X-Facilitator-Passcode": f"guess {i}"})).status == 403
     blocked = await client.post("/api/sessions", headers={"X-Facilitator-Passcode": "guess 6"})
     assert blocked.status == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 60
+
+
+async def test_another_web_app_on_this_computer_is_another_origin(app_and_client):
+    """Browsers count every port of 127.0.0.1 as the same site, so SameSite=Strict lets the cookie go along with a
+    request from another local web app; only our exact origin (name and port) passes."""
+    _, client = app_and_client
+    sid = await sid_of_a_session(client)
+    await client.get("/")
+    ours = f"http://127.0.0.1:{client.port}"
+    for origin in (f"http://127.0.0.1:{client.port + 1}", "http://127.0.0.1", f"http://localhost:{client.port}",
+                   f"http://192.168.1.20:{client.port}", f"ftp://127.0.0.1:{client.port}", "http://127.0.0.1:x"):
+        for method, path in (("POST", "/api/sessions"), ("GET", f"/api/sessions/{sid}"), ("GET", "/api/qr?text=x")):
+            resp = await client.request(method, path, headers={"Origin": origin})
+            assert resp.status == 403, (origin, path)
+    assert (await client.get(f"/api/sessions/{sid}", headers={"Origin": ours})).status == 200
+    assert (await client.post("/api/sessions", headers={"Origin": ours})).status == 201
