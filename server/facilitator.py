@@ -33,8 +33,10 @@ def cookie_name(app: web.Application) -> str:
 def hand_out(request: web.Request, response: web.StreamResponse) -> None:
     """Gives the secret to a page opened on this computer (the Host was checked before: server/trust.py)."""
     if trust.is_loopback(request):
+        # Not Secure: it never leaves this computer, and one set over https would keep the http page (which a
+        # browser may not let overwrite it) from ever having it.
         response.set_cookie(cookie_name(request.app), request.app[FACILITATOR_SECRET], httponly=True,
-                            samesite="Strict", path="/", secure=request.secure)
+                            samesite="Strict", path="/")
 
 
 def _equal(a: str, b: str) -> bool:
