@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import queue
+import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol
+
+log = logging.getLogger("coach.workers")
 
 Emit = Callable[[Any], None]
 JobFn = Callable[[Emit, Callable[[], bool]], Any]
@@ -90,35 +93,83 @@ class SimWorker:
         self._pending.clear()
 
 
-class ThreadWorker:
-    """A single dedicated thread, so one model is never used by two calls at once."""
+class JobDropped(Exception):
+    """A queued job was dropped unrun: newer work came in while the model was behind (oldest goes first)."""
 
-    def __init__(self, name: str, clock: Callable[[], float], notify: Callable[[], None] | None = None):
+
+class JobTimedOut(Exception):
+    """A job ran past its time limit: its result, should it ever come, is ignored."""
+
+
+class ThreadWorker:
+    """A single dedicated thread, so one model is never used by two calls at once.
+
+    Bounded: at most `max_queued` jobs wait (the oldest is dropped, with a JobDropped error update), and a job running
+    longer than `timeout_s` gets a JobTimedOut error update and is asked to stop. The thread is a daemon, so a model
+    call that hangs in native code holds neither a session (its job times out) nor the process's exit."""
+
+    def __init__(self, name: str, clock: Callable[[], float], notify: Callable[[], None] | None = None,
+                 max_queued: int = 16, timeout_s: float = 60.0):
         self.name = name
         self._clock = clock
         self._notify = notify or (lambda: None)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"coach-{name}")
+        self.max_queued, self.timeout_s = max_queued, timeout_s
         self._ids = itertools.count(1)
         self._updates: queue.SimpleQueue[Update] = queue.SimpleQueue()
         self._cancelled: set[int] = set()
+        self._finished: set[int] = set()  # timed out or dropped: no more updates from these
         self._ready: deque[Update] = deque()
+        self._queued: deque[tuple[int, JobFn]] = deque()
+        self._wake = threading.Condition()
         self._closing = False
+        self._thread = threading.Thread(target=self._run_forever, name=f"coach-{name}", daemon=True)
+        self._thread.start()
+
+    def _put(self, job: int, kind: str, value: Any) -> None:
+        with self._wake:
+            if job in self._finished:
+                return
+            if kind != "partial":
+                self._finished.add(job)
+        self._updates.put(Update(self._clock(), next(_seq), job, kind, value))
+        self._notify()
 
     def submit(self, fn: JobFn, t: float) -> int:
         job = next(self._ids)
-
-        def put(kind, value) -> None:
-            self._updates.put(Update(self._clock(), next(_seq), job, kind, value))
-            self._notify()
-
-        def run() -> None:
-            try:
-                put("done", fn(lambda v: put("partial", v), lambda: self._closing or job in self._cancelled))
-            except Exception as e:
-                put("error", e)
-
-        self._pool.submit(run)
+        dropped = None
+        with self._wake:
+            self._queued.append((job, fn))
+            if len(self._queued) > self.max_queued:
+                dropped = self._queued.popleft()[0]
+            self._wake.notify()
+        if dropped is not None:
+            self._put(dropped, "error", JobDropped(f"{self.name}: more than {self.max_queued} jobs waiting"))
         return job
+
+    def _run_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queued and not self._closing:
+                    self._wake.wait()
+                if self._closing:
+                    return
+                job, fn = self._queued.popleft()
+            if job in self._cancelled:
+                continue
+            timer = threading.Timer(self.timeout_s, self._expire, (job,))
+            timer.daemon = True
+            timer.start()
+            try:
+                result = fn(lambda v: self._put(job, "partial", v), lambda: self._closing or job in self._cancelled)
+                self._put(job, "done", result)
+            except Exception as e:
+                self._put(job, "error", e)
+            finally:
+                timer.cancel()
+
+    def _expire(self, job: int) -> None:
+        self._cancelled.add(job)  # a model that checks between steps stops now
+        self._put(job, "error", JobTimedOut(f"{self.name}: no result after {self.timeout_s:.0f} s"))
 
     def cancel(self, job: int, t: float | None = None) -> None:
         self._cancelled.add(job)  # the job sees it through its `cancelled()` callback
@@ -134,7 +185,14 @@ class ThreadWorker:
     def pop(self) -> Update:
         return self._ready.popleft()
 
-    def close(self) -> None:
-        """Stops a job in progress at its next step (a hint being written does not hold shutdown) and waits for it."""
-        self._closing = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait_s: float = 3.0) -> None:
+        """Stops a job in progress at its next step (a hint being written does not hold shutdown) and waits for it,
+        but never longer than `wait_s`: a hung model call is left behind on its daemon thread."""
+        with self._wake:
+            self._closing = True
+            self._queued.clear()
+            self._wake.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(wait_s)
+            if self._thread.is_alive():
+                log.warning("the %s model did not stop within %.0f s: left behind", self.name, wait_s)
