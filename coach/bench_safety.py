@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from coach.bench import VOICES, percentiles, read_corpus, voice
 from coach.errors import CoachError
 from coach.safety import SafetyCheck
+from coach.stt import SttResult
 
 TARGETS = {"recall": 0.97, "direct_recall": 1.0, "false_alarms": 0.05, "p95_ms": 30.0}
 
@@ -82,24 +83,27 @@ def score(outcomes: list[Outcome], which: str) -> dict:
     }
 
 
-def evaluate(check: SafetyCheck, rows: list[LabelledUtterance], heard: list[str]) -> dict:
+def evaluate(check: SafetyCheck, rows: list[LabelledUtterance], heard: list[str],
+             alternatives: list[tuple[str, ...]] | None = None) -> dict:
     outcomes = []
-    for row, text in zip(rows, heard):
-        verdict = check.assess(text)
+    for i, (row, text) in enumerate(zip(rows, heard)):
+        verdict = check.assess(text, alternatives[i] if alternatives else ())
         outcomes.append(Outcome(row, text, check.phrase_only(text), verdict.risk, verdict.source, verdict.seconds * 1e3))
     return {
         "n": len(rows),
         "phrase_list": score(outcomes, "phrase"),
         "list_and_meaning": score(outcomes, "meaning"),
         "latency_ms": percentiles(o.ms for o in outcomes),
+        "by_source": {src: sum(o.meaning and o.source == src for o in outcomes) for src in ("phrase", "alternative", "meaning")},
         "misses": [{"category": o.row.category, "heard": o.heard} for o in outcomes if o.row.label == "risk" and not o.meaning],
         "false_alarms": [{"category": o.row.category, "heard": o.heard, "by": o.source}
                          for o in outcomes if o.row.label == "safe" and o.meaning],
     }
 
 
-def transcribe_all(transcriber, rows: list[LabelledUtterance], corpus: Path | None) -> list[str]:
-    """What Whisper hears of each line: from a voiced folder when given, else spoken now by espeak-ng."""
+def transcribe_all(transcriber, rows: list[LabelledUtterance], corpus: Path | None, prompt: str | None) -> list[SttResult]:
+    """What Whisper hears of each line, as a live session hears a turn (the tight pass, its other readings too): from
+    a voiced folder when given, else spoken now by espeak-ng."""
     from coach.audio import load_wav
     from coach.stt import GuardConfig, run_stt
 
@@ -117,17 +121,20 @@ def transcribe_all(transcriber, rows: list[LabelledUtterance], corpus: Path | No
         heard = []
         for i, clip in enumerate(clips, 1):
             audio = load_wav(clip.path).samples
-            heard.append(run_stt(transcriber, audio, None, GuardConfig()).text)
+            heard.append(run_stt(transcriber, audio, prompt, GuardConfig(), tight=True, vocabulary=prompt))
             if i % 25 == 0 or i == len(clips):
                 print(f"  transcribed {i}/{len(clips)}", file=sys.stderr, flush=True)
     return heard
 
 
-def run_safety_bench(check: SafetyCheck, path: Path, transcriber=None, corpus: Path | None = None) -> dict:
+def run_safety_bench(check: SafetyCheck, path: Path, transcriber=None, corpus: Path | None = None,
+                     prompt: str | None = None) -> dict:
+    """`prompt`: what Whisper is told first, as in a session (Settings.stt_vocabulary)."""
     rows = read_set(path)
     report = {"set": str(path), "targets": TARGETS, "text": evaluate(check, rows, [r.text for r in rows])}
     if transcriber is not None:
-        report["whisper"] = evaluate(check, rows, transcribe_all(transcriber, rows, corpus))
+        heard = transcribe_all(transcriber, rows, corpus, prompt)
+        report["whisper"] = evaluate(check, rows, [h.text for h in heard], [h.alternatives for h in heard])
     return report
 
 
@@ -151,6 +158,7 @@ def format_safety_report(report: dict) -> str:
             f"{'direct recall':18}{_pct(before['direct_recall']):>12}{_pct(after['direct_recall']):>14}   100%",
             f"{'false alarms':18}{_pct(before['false_alarms']):>12}{_pct(after['false_alarms']):>14}   <= 5%",
             f"decision time: median {lat['p50']} ms, p95 {lat['p95']} ms (target <= 30 ms on 2 cores)",
+            "flags raised by: " + ", ".join(f"{src} {n}" for src, n in r["by_source"].items()),
             "by category (share flagged; risk should be 100%, safe 0%):",
         ]
         for cat, b in before["by_category"].items():

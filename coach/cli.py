@@ -249,7 +249,7 @@ def _bench_safety(settings: Settings, path: Path, whisper: bool, corpus: Path | 
 
         stt_id, transcriber = load_transcriber(settings)
         click.echo(f"speech to text: {stt_id}", err=True)
-    report = run_safety_bench(check, path, transcriber, corpus)
+    report = run_safety_bench(check, path, transcriber, corpus, settings.stt_vocabulary or None)
     click.echo(format_safety_report(report))
     if json_out:
         write_safety_json(report, json_out)

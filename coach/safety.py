@@ -153,8 +153,18 @@ _T1 = _compile(_TIER1)
 _T2 = _compile(_TIER2)
 
 
+# Speech to text punctuates at random ("he said, if I leave him, he'll kill me") and keeps fillers ("I want to, um,
+# die"): the phrases are matched on the words alone, so a comma or an "um" never hides a clear statement.
+_FILLERS = re.compile(r"\b(?:um+|uh+|erm+|er|hmm+|mm+)\b|[,\u2026\"]|(?<!\w)-+(?!\w)|\.{2,}")
+_SPOKEN = ((re.compile(r"\bmy self\b"), "myself"), (re.compile(r"\bwanna\b"), "want to"),
+           (re.compile(r"\bgonna\b"), "going to"))
+
+
 def _clean(text: str) -> str:
-    return " ".join(text.lower().replace("\u2019", "'").split())
+    text = _FILLERS.sub(" ", text.lower().replace("\u2019", "'"))
+    for pattern, spelled in _SPOKEN:
+        text = pattern.sub(spelled, text)
+    return " ".join(text.split())
 
 
 # A clear statement said as its own denial ("I'd never hurt myself", "I'm not suicidal") or as a finished past ("I
@@ -163,7 +173,7 @@ def _clean(text: str) -> str:
 _DENIAL = re.compile(
     r"(?:\bnever|\bnot|n't|\bno longer|\bno (?:thoughts?|intention|plans?|urge|desire|wish) (?:of|to))"
     r"(?: (?:ever|really|even|actually|going to|gonna|want to|wanna|be|been|feel|feeling|thinking of|thinking about|"
-    r"thought of|thought about|about|of|have|having|any thoughts of|anything like|do|try to))*\s*$"
+    r"thought of|thought about|about|of|on|have|having|any thoughts? (?:of|about|on)|anything like|do|try to))*\s*$"
 )
 _PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|a kid|a child|a teenager|at school)|\bas a (?:kid|child|teenager)\b"
                    r"|\byears ago\b|\bin the past\b")
@@ -187,6 +197,7 @@ def _denied(clean: str, m: re.Match) -> bool:
 # that used to want to die has softened"): a time long past and a plain sign that it ended, with nothing that brings it
 # back ("still", "again", "lately"). Stricter than _RESOLVED: "anymore" or "stopped" alone also end risk sentences.
 _LONG_AGO = re.compile(r"\b(?:used to|years ago|long ago|a long time ago|back then|back in (?:the day|my \w+)|in the past|"
+                       r"there was a time|at one point|for a while there|"
                        r"when i was (?:little|young|younger|a kid|a child|a teenager|at school|\d+)|as a (?:kid|child|teenager)|"
                        r"in my (?:teens|twenties|thirties)|(?:i|we) left (?:him|her|them|that (?:house|place|relationship)))\b")
 _OVER = re.compile(r"\b(?:behind me|behind us|not since|haven'?t (?:\w+ )*since|(?:it'?s|that'?s|it is|that is) (?:all )?over|"
@@ -356,12 +367,18 @@ class SafetyCheck:
             matrix = exemplar_matrix(embedder, risk_texts + safe_texts, len(risk_texts), cache)
             self._risk, self._safe = matrix[: len(risk_texts)], matrix[len(risk_texts) :]
 
-    def assess(self, text: str) -> SafetyVerdict:
+    def assess(self, text: str, alternatives: Sequence[str] = ()) -> SafetyVerdict:
+        """`alternatives`: Whisper's other readings of the same words. A clear statement in any of them counts (a
+        misheard "he slaps me" reads "he saps me" at best); the meaning check reads only the transcript, where
+        look-alike readings would raise false alarms."""
         t0 = time.perf_counter()
         if not text.strip():
             return NO_RISK
         if clear_risk(text):
             return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0)
+        heard_as = next((alt for alt in alternatives if clear_risk(alt)), None)
+        if heard_as is not None:
+            return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0)
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         score, category = self.meaning_score(text)

@@ -20,6 +20,7 @@ class SegmentInfo:
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
+    alternatives: tuple[str, ...] = ()  # the beam's other readings of the same audio, best first
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class SttResult:
     text: str  # what survived the guards ("" when nothing did)
     dropped: str | None  # why everything was dropped, if it was
     seconds: float  # wall time spent in the model
+    alternatives: tuple[str, ...] = ()  # other readings Whisper found nearly as likely (see SafetyCheck.assess)
 
 
 class Transcriber(Protocol):
@@ -120,7 +122,8 @@ MAX_NEW_TOKENS = 220
 class WhisperTranscriber:
     """faster-whisper, int8 on the CPU. Call only from one thread (the STT worker)."""
 
-    def __init__(self, model_dir: Path, *, language: str = "en", beam_size: int = 1, threads: int = 2):
+    def __init__(self, model_dir: Path, *, language: str = "en", beam_size: int = 1, threads: int = 2,
+                 hypotheses: int = 1):
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 
@@ -128,7 +131,9 @@ class WhisperTranscriber:
         self.threads = threads
         multilingual = self._model.model.is_multilingual
         self._language = language if multilingual else None
-        self._beam_size = beam_size
+        # The safety check reads every hypothesis: a misheard "hits me" is often right in the second or third.
+        self._hypotheses = hypotheses
+        self._beam_size = max(beam_size, hypotheses)
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe", language=self._language)
 
     def transcribe(self, audio, prompt=None, *, tight=False) -> list[SegmentInfo]:
@@ -175,6 +180,7 @@ class WhisperTranscriber:
             [request],
             beam_size=self._beam_size,
             max_length=min(448, len(request) + MAX_NEW_TOKENS),
+            num_hypotheses=self._hypotheses,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -183,7 +189,15 @@ class WhisperTranscriber:
         tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
         text = tok.decode(tokens)
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        return SegmentInfo(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text.strip()))
+        others = tuple(dict.fromkeys(tok.decode([t for t in seq if t < tok.eot]).strip() for seq in result.sequences_ids[1:]))
+        return SegmentInfo(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text.strip()),
+                           tuple(o for o in others if o and o != text.strip()))
+
+
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Whether `text` is only a run of the prompt's words."""
+    said = normalize_words(text)
+    return len(said.split()) >= 2 and f" {said} " in f" {normalize_words(prompt)} "
 
 
 def run_stt(
@@ -193,10 +207,16 @@ def run_stt(
     config: GuardConfig,
     *,
     tight: bool = False,
+    vocabulary: str | None = None,
 ) -> SttResult:
+    """`vocabulary`: the part of `prompt` that is no one's words (Settings.stt_vocabulary): said back alone, it is
+    Whisper reading its prompt over unclear audio. The partner's own earlier words may well be said again."""
     if len(audio) < SAMPLE_RATE // 10:
         return SttResult("", "too short", 0.0)
     t0 = time.perf_counter()
     segments = model.transcribe(audio, prompt, tight=True) if tight else model.transcribe(audio, prompt)
     text, dropped = guard(segments, config)
-    return SttResult(text, dropped, time.perf_counter() - t0)
+    if text and vocabulary and echoes_prompt(text, vocabulary):
+        text, dropped = "", "echo of the vocabulary"
+    alternatives = segments[0].alternatives if text and len(segments) == 1 else ()
+    return SttResult(text, dropped, time.perf_counter() - t0, alternatives)

@@ -78,9 +78,10 @@ class FakeVad:
 # ---- speech to text ------------------------------------------------------------------------------------------
 
 
-def seg(text: str, no_speech_prob: float = 0.01, avg_logprob: float = -0.2, compression_ratio: float = 1.3) -> SegmentInfo:
+def seg(text: str, no_speech_prob: float = 0.01, avg_logprob: float = -0.2, compression_ratio: float = 1.3,
+        alternatives: tuple[str, ...] = ()) -> SegmentInfo:
     """A segment with Whisper's numbers for confident, ordinary speech unless told otherwise."""
-    return SegmentInfo(text, no_speech_prob, avg_logprob, compression_ratio)
+    return SegmentInfo(text, no_speech_prob, avg_logprob, compression_ratio, alternatives)
 
 
 @dataclass(frozen=True)

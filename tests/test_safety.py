@@ -245,3 +245,26 @@ def test_a_finished_past_is_not_flagged_by_meaning_but_a_returning_one_is(check)
 def test_a_phrase_hit_takes_its_kind_from_the_clause_that_holds_the_phrase(check):
     verdict = check.assess("Work was busy and the kids were loud all week. Anyway, my husband hits me when he drinks.")
     assert verdict.source == "phrase" and verdict.category == "abuse_or_violence"
+
+
+def test_a_clear_statement_in_another_reading_of_the_words_counts(check):
+    # Whisper heard "saps"; its beam's second reading has the word that was said.
+    verdict = check.assess("My mum still saps me across the face.", ["My mum still slaps me across the face."])
+    assert verdict.risk and verdict.source == "alternative"
+    # Other readings never bring the meaning check's look-alikes in: only a clear phrase in them counts.
+    calm = check.assess("I had a calm walk by the river today.", ["I had a calm walk by the river to day."])
+    assert not calm.risk
+
+
+@pytest.mark.parametrize("text", [
+    "He said, if I leave him, he'll kill me.",  # speech to text punctuates at random
+    "I want to, um, die.",
+    "I want to kill my self.",
+])
+def test_commas_fillers_and_split_words_do_not_hide_a_clear_statement(text):
+    assert clear_risk(text)
+
+
+def test_a_denial_across_a_comma_is_still_a_denial():
+    assert not clear_risk("I'd never, ever hurt myself.")
+    assert not clear_risk("I don't have any thoughts on harming myself.")

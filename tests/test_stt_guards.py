@@ -100,3 +100,22 @@ def test_run_stt_calls_the_model_and_guards():
 )
 def test_several_phantom_phrases_only_are_dropped(segments):
     assert guard(segments) == ("", "phantom phrase")
+
+
+def test_whisper_saying_its_prompt_back_is_dropped():
+    vocabulary = "A peer-support talk about parts. Words of danger: pills, rope, knife, suicide."
+    stt = FakeTranscriber([" pills, rope, knife, suicide.", " I keep my pills in the drawer."])
+    echoed = run_stt(stt, speech(1.0), vocabulary, GuardConfig(), vocabulary=vocabulary)
+    assert (echoed.text, echoed.dropped) == ("", "echo of the vocabulary")
+    heard = run_stt(stt, speech(1.0), vocabulary, GuardConfig(), vocabulary=vocabulary)
+    assert heard.text == "I keep my pills in the drawer."  # new words that share some of the prompt's stay
+
+
+def test_a_partner_saying_again_what_they_said_before_is_kept():
+    stt = FakeTranscriber([" I feel so alone."])
+    assert run_stt(stt, speech(1.0), "Words. I feel so alone.", GuardConfig(), vocabulary="Words.").text
+
+
+def test_the_beams_other_readings_travel_with_a_single_segment():
+    stt = FakeTranscriber([[seg("He saps me.", alternatives=("He slaps me.",))]])
+    assert run_stt(stt, speech(1.0), None, GuardConfig()).alternatives == ("He slaps me.",)
