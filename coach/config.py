@@ -12,6 +12,12 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
 # The parts of the streaming pipeline that `streaming-no-<part>` turns off, one at a time, to measure what each buys.
 STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields")
+# Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
+# with `coach bench --safety tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
+# recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
+STT_VOCABULARY = ("A peer-support talk about parts: a protector, a firefighter, an exile, a manager part, Self. Words of "
+                  "danger: goodbye letter, pills, rope, bridge, razor, knife, gun, overdose, suicide, self-harm, he hits "
+                  "me, slaps, chokes, strangles, bruises, threatens.")
 DEFAULT_STATE_DIR = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "nobadparts-coach"
 
 
@@ -38,12 +44,17 @@ class Settings(BaseSettings):
     # Speech to text
     stt_language: str = Field("en", description="Language spoken by the partner.")
     stt_beam_size: int = Field(1, ge=1, le=10, description="Whisper beam size (1 = greedy, fastest).")
+    stt_hypotheses: int = Field(5, ge=1, le=10, description="Readings of each turn Whisper keeps (the beam is at least "
+                                "this wide): the best is the transcript; the safety check reads them all, so a misheard "
+                                "clear statement still raises a safety hint. 1 = greedy and fastest.")
     stt_threads: int | None = Field(None, ge=1, description="CPU threads for speech to text (default: half the cores "
                                     "this process may use).")
     no_speech_threshold: float = Field(0.6, description="Drop segments Whisper itself rates as no speech above this.")
     logprob_threshold: float = Field(-1.0, description="...together with an average log-probability below this.")
     compression_ratio_threshold: float = Field(2.4, description="Drop segments more repetitive than this (Whisper loops).")
     prompt_context_chars: int = Field(200, description="Recent transcript passed to Whisper as its prompt.")
+    stt_vocabulary: str = Field(STT_VOCABULARY, max_length=400, description="Words Whisper is told to expect, before "
+                                "the recent transcript in its prompt: IFS terms and the words of danger it must not mishear.")
 
     # Streaming (mode "streaming"; "turn" is the plain baseline: wait for the turn to end, then do everything)
     mode: str = Field("streaming", description="How the pipeline runs: streaming (default), turn (the plain "

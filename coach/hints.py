@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from coach import safety
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
-from coach.move_choice import MoveChooser, MoveState, record
+from coach.move_choice import MoveChooser, MovePlan, MoveState, record
 from coach.summary import grounded_summary
 
 # Read at a glance during a conversation, and each character is time: about 20 tokens per field at most.
@@ -400,7 +400,16 @@ class HintWriter:
         on_text: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         verdict: safety.SafetyVerdict | None = None,
+        on_fields: Callable[[dict], None] | None = None,
     ) -> HintResult:
+        """`on_fields` gets the move's suggestion and follow-ups (with a move chooser) before the LLM starts: they
+        need no LLM, so the facilitator reads the move while the summary is still being written. Never for a turn
+        with any sign of risk: there the safety words come instead, and a normal move shown first would mislead."""
+        plan = None
+        if self.moves is not None:
+            plan = self.moves.plan(partner_text, self.move_state)
+            if on_fields is not None and not _risky(partner_text, verdict):
+                on_fields({"suggestion": plan.suggestion, "follow_ups": list(plan.follow_ups)})
         heard = self.conversation.fit(self.model.count_tokens, self._budget, partner_text)
         gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
                               reply_prefix=self.reply_prefix, on_text=on_text, should_stop=should_stop)
@@ -412,13 +421,14 @@ class HintWriter:
             draft = parse_draft(self.reply_prefix + gen.text)
             result = HintResult(finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict), gen)
         else:
-            result = self._combine(partner_text, gen, verdict)
+            result = self._combine(partner_text, gen, verdict, plan)
         self.conversation.turns.append(heard)
         self.summaries.append(result.hint.summary)
         self.hints_written += 1
         return result
 
-    def _combine(self, partner_text: str, gen: Generation, verdict: safety.SafetyVerdict | None) -> HintResult:
+    def _combine(self, partner_text: str, gen: Generation, verdict: safety.SafetyVerdict | None,
+                 plan: MovePlan) -> HintResult:
         """The LLM's summary (checked, or rebuilt from the partner's words) with the chosen move's suggestion and
         follow-ups; then finalize's safety rule and reminders, exactly as for a hint the LLM wrote whole."""
         assert self.moves is not None
@@ -428,13 +438,16 @@ class HintWriter:
             raise ModelOutputError(f"the model's summary did not validate ({e.error_count()} errors)") from e
         summary, problems = grounded_summary(written.summary, partner_text, self.summaries,
                                              [json.loads(a)["summary"] for _, a in self.conversation.examples])
-        plan = self.moves.plan(partner_text, self.move_state)
         draft = HintDraft(summary=summary, suggestion=plan.suggestion, follow_ups=list(plan.follow_ups),
                           priority=written.priority)
         hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict)
         if hint.priority != "safety":  # a safety hint shows the safety words: the move's stay unused
             record(self.move_state, plan)
         return HintResult(hint, gen, plan.move, tuple(problems))
+
+
+def _risky(text: str, verdict: safety.SafetyVerdict | None) -> bool:
+    return bool(verdict and verdict.risk) or safety.clear_risk(text) or safety.possible_risk(text)
 
 
 @dataclass

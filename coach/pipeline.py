@@ -50,6 +50,7 @@ class PipelineConfig:
     pre_roll_s: float = 0.3
     post_roll_s: float = 0.15
     prompt_context_chars: int = 200
+    vocabulary: str = ""  # Whisper's prompt starts with it (Settings.stt_vocabulary)
     hint_min_words: int = 5
     log_transcripts: bool = False
     # Streaming: each part is switched on by for_mode("streaming") and can be measured on its own.
@@ -65,6 +66,7 @@ class PipelineConfig:
             guards=GuardConfig.from_settings(s),
             pre_roll_s=s.pre_roll_s,
             prompt_context_chars=s.prompt_context_chars,
+            vocabulary=s.stt_vocabulary,
             hint_min_words=s.hint_min_words,
             log_transcripts=s.log_transcripts,
             spec_silence_s=s.spec_silence_s,
@@ -257,13 +259,13 @@ class Pipeline:
     def _submit_stt(self, kind: str, turn_id: int, t0: float, t1: float, t: float) -> int:
         c = self.config
         audio = self._history.slice(t0 - c.pre_roll_s, min(t1 + c.post_roll_s, self._t))
-        prompt = self._context[-c.prompt_context_chars :] or None
-        transcriber, guards, tight, check = self._transcriber, c.guards, c.tight_stt, self._safety
+        prompt = " ".join(filter(None, (c.vocabulary, self._context[-c.prompt_context_chars :]))) or None
+        transcriber, guards, tight, check, vocabulary = self._transcriber, c.guards, c.tight_stt, self._safety, c.vocabulary
 
         def heard(emit, cancelled) -> tuple[SttResult, SafetyVerdict]:
             # The safety check runs with the words, on the same job: its verdict never waits for anything else.
-            result = run_stt(transcriber, audio, prompt, guards, tight=tight)
-            return result, check.assess(result.text) if result.text else NO_RISK
+            result = run_stt(transcriber, audio, prompt, guards, tight=tight, vocabulary=vocabulary)
+            return result, check.assess(result.text, result.alternatives) if result.text else NO_RISK
 
         job = self._stt.submit(heard, t)
         self._stt_jobs[job] = (kind, turn_id)
@@ -362,7 +364,8 @@ class Pipeline:
                 if stream_fields and shown is not None:
                     emit(shown)
 
-            return writer.write(text, on_text=on_text, should_stop=cancelled, verdict=verdict)
+            return writer.write(text, on_text=on_text, should_stop=cancelled, verdict=verdict,
+                                on_fields=emit if stream_fields else None)
 
         job = self._llm.submit(write, t)
         self._hint = (job, hint)
@@ -450,8 +453,8 @@ class Pipeline:
         if self._hint is None or self._hint[0] != u.job:
             return []
         _, hint = self._hint
-        if u.kind == "partial" and hint.t_first_token is None:
-            hint.t_first_token = u.t  # the model's own pace, held or not
+        if u.kind == "partial" and u.value is None and hint.t_first_token is None:
+            hint.t_first_token = u.t  # the model's own pace, held or not (None marks its first token)
         if hint.held:
             hint.buffer.append(u)
             return []
@@ -464,7 +467,7 @@ class Pipeline:
             if hint.t_first_text is None:
                 hint.t_first_text = u.t
                 events.insert(0, HintFirstText(hint.hint_id, u.t))
-            if hint.t_summary is None and not u.value["summary"].endswith("…"):
+            if hint.t_summary is None and "summary" in u.value and not u.value["summary"].endswith("…"):
                 hint.t_summary = u.t
             return events
         self._hint = None

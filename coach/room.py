@@ -28,6 +28,9 @@ TOPIC_HINT = "coach.hint"
 TOPIC_TRANSCRIPT = "coach.transcript"
 TOPIC_PARTS = "coach.parts"
 TOPIC_HISTORY = "coach.history"  # everything so far, to a facilitator who (re)joins
+# Frames (10 ms each) the SDK holds while the coach is busy: 30 s, then the oldest go. A coach that far behind has
+# already said so (CoachBehind); memory never grows with the backlog.
+AUDIO_QUEUE_FRAMES = 3000
 RETRY_S = (0.5, 1.0, 2.0, 3.0, 5.0)  # waits between attempts to (re)join while LiveKit is down or restarting
 
 
@@ -82,7 +85,7 @@ async def sdk_audio_frames(track) -> AsyncIterator[np.ndarray]:
     """The partner's microphone as 16 kHz mono float32 blocks, resampled by the LiveKit SDK."""
     from livekit import rtc
 
-    stream = rtc.AudioStream(track, sample_rate=16000, num_channels=1)
+    stream = rtc.AudioStream(track, sample_rate=16000, num_channels=1, capacity=AUDIO_QUEUE_FRAMES)
     try:
         async for event in stream:
             yield np.frombuffer(event.frame.data, dtype=np.int16).astype(np.float32) / 32768.0

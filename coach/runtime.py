@@ -74,6 +74,7 @@ class Models:
 def load_transcriber(settings: Settings) -> tuple[str, WhisperTranscriber]:
     stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
     return stt_id, WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
+                                      hypotheses=settings.stt_hypotheses,
                                       threads=settings.stt_threads or cpu.threads_per_model())
 
 
@@ -103,8 +104,8 @@ def build_pipeline(
     """A pipeline for one session. With `realtime_clock`, models run on their own threads against the wall
     clock; without it, on simulated workers against the audio's own clock (fast replay)."""
     if realtime_clock is not None:
-        stt_worker = ThreadWorker("stt", realtime_clock, notify)
-        llm_worker = ThreadWorker("llm", realtime_clock, notify)
+        stt_worker = ThreadWorker("stt", realtime_clock, notify, timeout_s=settings.model_timeout_s)
+        llm_worker = ThreadWorker("llm", realtime_clock, notify, timeout_s=settings.model_timeout_s)
     else:
         stt_worker, llm_worker = SimWorker("stt"), SimWorker("llm", stoppable=True)
     writer = HintWriter(

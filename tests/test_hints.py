@@ -476,3 +476,23 @@ def test_example_fields_are_what_an_echo_is_measured_against(chooser):
         json.loads(EXAMPLE_ASSISTANT)["summary"], json.loads(EXAMPLE_ASSISTANT)["suggestion"],
         *json.loads(EXAMPLE_ASSISTANT)["follow_ups"]]
     assert HintWriter(FakeChat(), moves=chooser).example_fields == [json.loads(a)["summary"] for _, a in SUMMARY_EXAMPLES]
+
+
+def test_the_moves_words_are_shown_before_the_llm_writes_anything(chooser):
+    seen: list[tuple[str, object]] = []
+    chat = FakeChat(default=summary_json())
+    writer = HintWriter(chat, moves=chooser)
+    result = writer.write(NEUTRAL, on_text=lambda piece: seen.append(("text", piece)),
+                          on_fields=lambda fields: seen.append(("fields", fields)))
+    assert seen[0] == ("fields", {"suggestion": result.hint.suggestion, "follow_ups": result.hint.follow_ups})
+    assert all(kind == "text" for kind, _ in seen[1:]) and len(seen) > 1
+
+
+@pytest.mark.parametrize("text", [
+    "I've started cutting myself again, a part of me needs it.",  # a clear statement
+    "Everything feels hopeless and a part of me is so tired.",  # a softer sign the model may confirm
+])
+def test_no_move_is_shown_early_on_a_turn_with_any_sign_of_risk(chooser, text):
+    shown = []
+    HintWriter(FakeChat(default=summary_json()), moves=chooser).write(text, on_fields=shown.append)
+    assert shown == []

@@ -254,3 +254,10 @@ def test_failed_hint_releases_its_turns():
     events = push_all(pipeline, synth(("silence", 0.5), ("speech", 1.0), ("silence", 1.0))) + pipeline.finish()
     assert kinds(events)[-1] == "HintFailed"
     assert pipeline._turns == {}
+
+
+def test_whispers_prompt_is_the_vocabulary_then_the_recent_words():
+    pipeline, stt, chat = make(["I feel", "stuck and tired today."], hint_min_words=5, vocabulary="Parts, exiles, Self.")
+    push_all(pipeline, synth(("silence", 0.5), ("speech", 0.6), ("silence", 1.0), ("speech", 0.6), ("silence", 1.0)))
+    pipeline.finish()
+    assert [c.prompt for c in stt.calls] == ["Parts, exiles, Self.", "Parts, exiles, Self. I feel"]
