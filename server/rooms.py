@@ -47,27 +47,34 @@ class LiveKitRooms:
         return api.LiveKitAPI(url=self._url, api_key=self._keys.api_key, api_secret=self._keys.api_secret,
                               session=self._client())
 
-    async def _call(self, what: str, coro):
+    async def _call(self, what: str, call):
+        """`call()` makes the request. Every call here is idempotent, so one that fails on a pooled connection
+        which the old livekit-server left behind (it restarted) is tried once more, on a new connection."""
         from livekit.api import TwirpError
 
-        try:
-            return await asyncio.wait_for(coro, CALL_TIMEOUT_S)
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as e:
-            raise RoomsUnavailable(f"{what}: {type(e).__name__}") from e
-        except TwirpError as e:  # LiveKit answered, but no
-            raise RoomsUnavailable(f"{what}: {e.code} {e.message}") from e
+        for attempt in (1, 2):
+            try:
+                return await asyncio.wait_for(call(), CALL_TIMEOUT_S)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as e:
+                if attempt == 2:
+                    raise RoomsUnavailable(f"{what}: {type(e).__name__}") from e
+            except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as e:
+                raise RoomsUnavailable(f"{what}: {type(e).__name__}") from e
+            except TwirpError as e:  # LiveKit answered, but no
+                raise RoomsUnavailable(f"{what}: {e.code} {e.message}") from e
 
     async def create(self, room: str) -> None:
         from livekit import api
 
-        await self._call("create room", self._api().room.create_room(api.CreateRoomRequest(
-            name=room, empty_timeout=self._empty_timeout_s, departure_timeout=self._departure_timeout_s)))
+        request = api.CreateRoomRequest(name=room, empty_timeout=self._empty_timeout_s,
+                                        departure_timeout=self._departure_timeout_s)
+        await self._call("create room", lambda: self._api().room.create_room(request))
 
     async def delete(self, room: str) -> None:
         from livekit import api
 
         try:
-            await self._call("delete room", self._api().room.delete_room(api.DeleteRoomRequest(room=room)))
+            await self._call("delete room", lambda: self._api().room.delete_room(api.DeleteRoomRequest(room=room)))
         except RoomsUnavailable as e:  # already gone, or LiveKit down (then the room went with it)
             log.info("could not delete a room (%s)", e)
 
@@ -75,13 +82,13 @@ class LiveKitRooms:
         from livekit import api
 
         lk = self._api()
-        listed = await self._call("list rooms", lk.room.list_rooms(api.ListRoomsRequest()))
+        listed = await self._call("list rooms", lambda: lk.room.list_rooms(api.ListRoomsRequest()))
         out: dict[str, set[str]] = {}
         for room in listed.rooms:
             out[room.name] = set()
             if room.num_participants:
-                people = await self._call("list participants",
-                                          lk.room.list_participants(api.ListParticipantsRequest(room=room.name)))
+                people = await self._call("list participants", lambda name=room.name: lk.room.list_participants(
+                    api.ListParticipantsRequest(room=name)))
                 out[room.name] = {p.identity for p in people.participants}
         return out
 

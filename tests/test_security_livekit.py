@@ -1,0 +1,84 @@
+"""Ended means ended, against a real livekit-server run from our rendered livekit.yaml (no models needed): a valid
+token for a room we did not make joins nothing; ending a session closes its room and a token for it joins nothing
+after; when livekit-server restarts empty, the rooms of live sessions are made again, and only those."""
+
+import signal
+import socket
+
+import pytest
+
+from coach import livekit_server as lk
+from coach.config import Settings
+from coach.serve_process import free_port
+from server import lifecycle
+from server.app import ROOMS, create_app
+from server.tokens import LiveKitKeys, mint
+from tests.live_serve import needs_livekit
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(state_dir=tmp_path, lan_ip="127.0.0.1", http_port=free_port(), livekit_port=free_port(),
+                    livekit_tcp_port=free_port(), livekit_udp_port=free_port(socket.SOCK_DGRAM))
+
+
+@pytest.fixture
+def livekit(settings):
+    needs_livekit()
+    keys = lk.ensure_keys(settings.state_dir)
+    holder = {"proc": lk.LiveKitProcess(lk.find_binary(), lk.render_config(settings, "127.0.0.1"),
+                                        settings.state_dir / "livekit.log")}
+    holder["proc"].wait_ready(settings.livekit_port)
+    holder["keys"] = LiveKitKeys(keys.api_key, keys.api_secret)
+    yield holder
+    holder["proc"].stop()
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings, livekit):
+    app = create_app(settings, keys=livekit["keys"], lan_ip="127.0.0.1")  # the real RoomService
+    c = await aiohttp_client(app)
+    await c.get("/")
+    return c
+
+
+async def joins(settings, keys, room: str) -> bool:
+    from livekit import rtc
+
+    r = rtc.Room()
+    token = mint(keys, room=room, identity="someone", name="Someone", role="facilitator", ttl_s=60)
+    try:
+        await r.connect(f"ws://127.0.0.1:{settings.livekit_port}", token)
+    except Exception:
+        return False
+    await r.disconnect()
+    return True
+
+
+async def test_only_rooms_we_made_can_be_joined_and_ended_ones_are_gone(client, settings, livekit):
+    keys = livekit["keys"]
+    assert not await joins(settings, keys, "nbp-never-made"), "livekit-server made a room by itself"
+    session = await (await client.post("/api/sessions")).json()
+    assert await joins(settings, keys, session["room"])
+    assert session["room"] in await client.app[ROOMS].occupants()
+    assert (await client.post(f"/api/sessions/{session['session_id']}/end")).status == 200
+    assert session["room"] not in await client.app[ROOMS].occupants()
+    assert not await joins(settings, keys, session["room"]), "an ended session's room can still be joined"
+
+
+async def test_after_a_restart_the_rooms_of_live_sessions_are_made_again(client, settings, livekit):
+    live = await (await client.post("/api/sessions")).json()
+    ended = await (await client.post("/api/sessions")).json()
+    await client.post(f"/api/sessions/{ended['session_id']}/end")
+    proc = livekit["proc"]
+    proc.proc.send_signal(signal.SIGKILL)
+    proc.proc.wait()
+    livekit["proc"] = proc.restarted()
+    livekit["proc"].wait_ready(settings.livekit_port)
+    assert await client.app[ROOMS].occupants() == {}  # it came back empty
+    assert await lifecycle.restore_rooms(client.app) == 1
+    assert set(await client.app[ROOMS].occupants()) == {live["room"]}
+    assert await joins(settings, livekit["keys"], live["room"])
+    assert not await joins(settings, livekit["keys"], ended["room"])
