@@ -46,6 +46,7 @@ class Arrival:
     first_at: float
     final_at: float | None = None
     speech_end_at: float | None = None  # the coach's own estimate, used only to tell which clip a hint answers
+    coach: dict = field(default_factory=dict)  # the hint's latencies on the coach's own clock (its payload's)
 
 
 @dataclass
@@ -55,18 +56,23 @@ class Timeline:
 
     def per_clip(self) -> list[dict]:
         """For each clip: its hint's first text and completion, in seconds after its end of speech (None if none)."""
-        finals = [(a.speech_end_at, a.first_at, a.final_at) for a in self.hints.values() if a.final_at and a.speech_end_at]
+        finals = [(a.speech_end_at, a.first_at, a.final_at, a.coach) for a in self.hints.values()
+                  if a.final_at and a.speech_end_at]
         return match_clips(self.ends, finals)
 
 
-def match_clips(ends: list[float], hints: list[tuple[float, float, float]]) -> list[dict]:
+def match_clips(ends: list[float], hints: list[tuple[float, float, float, dict]]) -> list[dict]:
     """Each clip's hint: the one whose own estimate of the end of speech is nearest the clip's known end (within
-    MATCH_S). `hints`: (estimated end, first text, complete), on the same clock as `ends`."""
+    MATCH_S). `hints`: (estimated end, first text, complete, the coach's own latencies), on the same clock as `ends`.
+    The coach's own figures (from its voice activity end of speech, on its clock) tell a coach slowed down by the
+    machine's load apart from a slow delivery."""
     rows = []
     for end in ends:
         best = min((h for h in hints if abs(h[0] - end) <= MATCH_S), key=lambda h: abs(h[0] - end), default=None)
+        coach = best[3] if best else {}
         rows.append({"first_text_s": round(best[1] - end, 3) if best else None,
-                     "complete_s": round(best[2] - end, 3) if best else None})
+                     "complete_s": round(best[2] - end, 3) if best else None,
+                     "coach_first_text_s": coach.get("first_text_s"), "coach_complete_s": coach.get("speech_to_hint_s")})
     return rows
 
 
@@ -137,6 +143,7 @@ def _sdk_facilitator(timeline: Timeline):
             if not payload.get("partial") and arrival.final_at is None:
                 arrival.final_at = time.time()
                 arrival.speech_end_at = payload.get("speech_end_at")
+                arrival.coach = payload.get("latencies") or {}
         asyncio.ensure_future(read())
 
     room.register_text_stream_handler("coach.hint", on_hint)
@@ -193,7 +200,7 @@ def _read_page(entries: list[dict], timeline: Timeline) -> None:
             continue
         timeline.hints[str(e["id"])] = Arrival(
             first_at=e["first_at"] / 1000, final_at=(e.get("final_at") or 0) / 1000 or None,
-            speech_end_at=(e.get("speech_end_at") or 0) / 1000 or None)
+            speech_end_at=(e.get("speech_end_at") or 0) / 1000 or None, coach=e.get("latencies") or {})
 
 
 # ---- the same clips without LiveKit ------------------------------------------------------------------------------
@@ -207,12 +214,12 @@ def _run_replay(settings: Settings, audio: np.ndarray, ends: list[float]) -> lis
 
     models = Models.load(settings)
     first: dict[int, float] = {}
-    ready: list[tuple[float, float, float]] = []  # (coach's speech end, first text, complete), audio clock
+    ready: list[tuple[float, float, float, dict]] = []  # (coach's speech end, first text, complete, latencies)
     for ev in replay_realtime(models, settings, audio):
         if isinstance(ev, HintFirstText):
             first[ev.hint_id] = ev.t
         elif isinstance(ev, HintReady):
-            ready.append((ev.t_speech_end, first.get(ev.hint_id, ev.t_ready), ev.t_ready))
+            ready.append((ev.t_speech_end, first.get(ev.hint_id, ev.t_ready), ev.t_ready, ev.latencies))
     return match_clips(ends, ready)
 
 
@@ -220,8 +227,8 @@ def _run_replay(settings: Settings, audio: np.ndarray, ends: list[float]) -> lis
 
 
 def _summary(rows: list[dict]) -> dict:
-    out = {k: percentiles(r[k] * 1000 if r[k] is not None else None for r in rows)
-           for k in ("first_text_s", "complete_s")}
+    out = {k: percentiles(r[k] * 1000 if r.get(k) is not None else None for r in rows)
+           for k in ("first_text_s", "complete_s", "coach_first_text_s", "coach_complete_s")}
     out["missed"] = sum(r["complete_s"] is None for r in rows)
     return out
 
@@ -294,6 +301,10 @@ def format_live_report(report: dict) -> str:
             p = s[key]
             fmt = lambda v: f"{v / 1000:8.2f}s" if v is not None else "       -"  # noqa: E731
             lines.append(f"{name + ': ' + label:28}{fmt(p['p50'])}{fmt(p['p95'])}{s['missed']:>8}")
+        for key, label in (("coach_first_text_s", "  coach's clock: first"), ("coach_complete_s", "  coach's clock: complete")):
+            p = s.get(key) or {}
+            if p.get("p50") is not None:
+                lines.append(f"{label:28}{fmt(p['p50'])}{fmt(p['p95'])}")
     o, pc = report["overhead_ms"], report["overhead_per_clip_ms"]
     lines += ["", f"live path cost over the replay, p50: first text {o['first_text_s']} ms, complete {o['complete_s']} ms"
                   f" (median of per-clip differences: {pc['first_text_s']} / {pc['complete_s']} ms)",

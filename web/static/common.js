@@ -101,6 +101,14 @@ export const ROOM_OPTIONS = {
   videoCaptureDefaults: { resolution: { width: 960, height: 540, frameRate: 24 } },
 };
 
+// The facilitator's computer also runs the coach's models: its camera is sent at 360p and 15 frames a second, a
+// quarter of the encoding work of 540p at 24, so that Whisper and the LLM keep the cores they need (measured with
+// `coach bench --live --browser`). The partner's page, on its own device, keeps 540p.
+export const FACILITATOR_ROOM_OPTIONS = {
+  ...ROOM_OPTIONS,
+  videoCaptureDefaults: { resolution: { width: 640, height: 360, frameRate: 15 } },
+};
+
 /**
  * The room events both call pages handle alike: the other person's video and sound, our own camera preview, the
  * coach's state, audio the browser blocked, and reconnecting. `els`: {video, placeholder, audioSink, selfView,

@@ -2,7 +2,7 @@
 // parts map. Hints, transcript lines and the parts map arrive as LiveKit text streams from the coach participant, to
 // this participant only. Session notes are built from what this page received, in this browser, only on click.
 import {
-  $, CONNECT_OPTIONS, LIVEKIT_MISSING, ROOM_OPTIONS, api, clock, connectionProblem, el, keepTrying, livekit, mediaProblem, showMessage,
+  $, CONNECT_OPTIONS, FACILITATOR_ROOM_OPTIONS, LIVEKIT_MISSING, api, clock, connectionProblem, el, keepTrying, livekit, mediaProblem, showMessage,
   signalingUrl, wireCall, wireCopy,
 } from './common.js';
 
@@ -477,7 +477,7 @@ async function connect() {
     return true; // trying again would not help
   }
   const { RoomEvent, DisconnectReason } = LK;
-  const current = new LK.Room(ROOM_OPTIONS);
+  const current = new LK.Room(FACILITATOR_ROOM_OPTIONS);
   let joined = false;
   room = current;
   wireCall(current, LK, {
