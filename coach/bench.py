@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from coach.audio import SAMPLE_RATE, load_wav
-from coach.config import Settings
+from coach.config import PipelineMode, Settings
 from coach.errors import CoachError
 from coach.events import HintFailed, HintReady, Transcript
 from coach.replay import replay_fast
@@ -197,7 +197,7 @@ def fresh_cache(models: Models) -> None:
 def run_clip(models: Models, settings: Settings, clip: Clip, mode: str, audio: np.ndarray) -> ClipResult:
     fresh_cache(models)
     t0 = time.perf_counter()
-    events = list(replay_fast(models, settings.model_copy(update={"mode": mode}), padded(audio)))
+    events = list(replay_fast(models, settings.model_copy(update={"mode": PipelineMode.parse(mode)}), padded(audio)))
     wall = time.perf_counter() - t0
     ready = [e for e in events if isinstance(e, HintReady)]
     failed = [e for e in events if isinstance(e, HintFailed)]

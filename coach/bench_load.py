@@ -131,7 +131,7 @@ def turn_length_costs(models: Models, settings: Settings, clips: list[np.ndarray
             "transcript_ms": ms("transcript_s"),
             "first_text_ms": ms("first_text_s"),
             "complete_ms": ms("speech_to_hint_s"),
-            "prompt_tokens": int(lat["prompt_tokens"]) if lat else None,
+            "prompt_tokens": ready[-1].prompt_tokens if ready else None,
             "rtf": round(wall / (len(audio) / SAMPLE_RATE), 3),
         })
     return rows

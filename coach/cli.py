@@ -204,14 +204,12 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
         click.echo(format_quality(report))
         _save(report, json_out)
         return
-    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
-    from coach.pipeline import PipelineConfig
+    from coach.config import PipelineMode
 
-    for m in chosen:
-        try:
-            PipelineConfig().for_mode(m)
-        except ValueError as e:
-            raise click.ClickException(str(e)) from e
+    try:
+        chosen = tuple(PipelineMode.parse(m.strip()).name for m in modes.split(",") if m.strip())
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     report = run_bench(settings, corpus, limit=limit, plain=not no_plain, modes=chosen,
                        lag_minutes=lag_minutes, scaling=scaling)
     click.echo(format_report(report))

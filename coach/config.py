@@ -3,15 +3,64 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
 # The parts of the streaming pipeline that `streaming-no-<part>` turns off, one at a time, to measure what each buys.
 STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields")
+
+
+@dataclass(frozen=True)
+class PipelineMode:
+    """How the pipeline runs, as flags: "streaming" has every part on, "turn" (the plain baseline: wait for the turn
+    to end, transcribe it whole, deliver the whole hint) none, "streaming-no-<part>" all but one. Parsed once, in
+    Settings: an unknown name is an error before any model loads."""
+
+    tight_stt: bool = True  # encode only the turn's audio, not a 30 s window
+    speculative: bool = True  # prepare the transcript (and the hint) in the first short silence
+    stream_fields: bool = True  # show the summary word by word, then each field as it completes
+
+    STREAMING: ClassVar["PipelineMode"]
+    TURN: ClassVar["PipelineMode"]
+
+    @classmethod
+    def parse(cls, name: str) -> "PipelineMode":
+        if name == "streaming":
+            return cls()
+        if name == "turn":
+            return cls(False, False, False)
+        part = name.removeprefix("streaming-no-")
+        if name.startswith("streaming-no-") and part in STREAMING_PARTS:
+            return cls(**{part.replace("-", "_"): False})
+        raise ValueError(f"unknown mode {name!r}: use streaming, turn or streaming-no-<part> with part one of "
+                         + ", ".join(STREAMING_PARTS))
+
+    @property
+    def is_turn(self) -> bool:
+        """The baseline: no streaming part on."""
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    @property
+    def name(self) -> str:
+        off = [p for p in STREAMING_PARTS if not getattr(self, p.replace("-", "_"))]
+        if not off:
+            return "streaming"
+        if len(off) == len(STREAMING_PARTS):
+            return "turn"
+        return "streaming-no-" + "-and-".join(off)  # more than one off: not a name parse() reads
+
+    def __str__(self) -> str:
+        return self.name
+
+
+PipelineMode.STREAMING = PipelineMode()
+PipelineMode.TURN = PipelineMode(False, False, False)
 # Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
 # with `coach bench --safety tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
 # recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
@@ -57,8 +106,9 @@ class Settings(BaseSettings):
                                 "the recent transcript in its prompt: IFS terms and the words of danger it must not mishear.")
 
     # Streaming (mode "streaming"; "turn" is the plain baseline: wait for the turn to end, then do everything)
-    mode: str = Field("streaming", description="How the pipeline runs: streaming (default), turn (the plain "
-                      "baseline), or streaming-no-<part> with part one of " + ", ".join(STREAMING_PARTS) + ".")
+    mode: Annotated[PipelineMode, NoDecode] = Field(
+        PipelineMode.STREAMING, description="How the pipeline runs: streaming (default), turn (the plain baseline), "
+        "or streaming-no-<part> with part one of " + ", ".join(STREAMING_PARTS) + ".")
     spec_silence_s: float = Field(0.15, description="Silence after which the end of the turn is prepared speculatively.")
 
     # Hints
@@ -109,15 +159,17 @@ class Settings(BaseSettings):
             raise ValueError("use at least 12 characters: a short passcode falls to guessing from the LAN")
         return v
 
-    @field_validator("mode")
+    @field_validator("mode", mode="before")
     @classmethod
-    def _known_mode(cls, v: str) -> str:
-        if v in ("streaming", "turn") or (v.startswith("streaming-no-") and v[13:] in STREAMING_PARTS):
-            return v
-        raise ValueError(f"unknown mode {v!r}: use streaming, turn or streaming-no-<part> with part one of "
-                         + ", ".join(STREAMING_PARTS))
+    def _known_mode(cls, v: Any) -> Any:
+        return PipelineMode.parse(v) if isinstance(v, str) else v
 
     # Privacy
     log_transcripts: bool = Field(
         False, description="Attach the partner's words to log records as structured fields (off: they never reach logs)."
     )
+
+
+def default(name: str) -> Any:
+    """A setting's default: the config dataclasses of the stages take theirs from here, so each is written once."""
+    return Settings.model_fields[name].default

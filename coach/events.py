@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
     from coach.hints import Hint
+    from coach.safety import SafetyVerdict
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,37 @@ class TranscriptDropped:
     t_ready: float
 
 
+# ---- between the two stages (coach/transcription.py -> coach/hinting.py); the pipeline does not pass them on ----
+
+
+@dataclass(frozen=True)
+class TentativeTranscript:
+    """Words of a turn heard in its first pause, before its end is sure: a hint may be prepared from them, but is
+    held (nothing shown) until the turn's Transcript confirms them, or called off by a TentativeRetracted."""
+
+    turn_id: int
+    text: str
+    t_end: float  # where the pause began: the turn's end, if it is over
+    t: float
+
+
+@dataclass(frozen=True)
+class TentativeRetracted:
+    """The partner went on speaking (or the turn ended elsewhere): the tentative words of `turn_id` are void."""
+
+    turn_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class TurnRisk:
+    """The safety check's verdict on a turn's words (each pass with any sign of risk): its hint is a safety hint."""
+
+    turn_id: int
+    verdict: "SafetyVerdict"
+    t: float
+
+
 @dataclass(frozen=True)
 class HintStarted:
     hint_id: int
@@ -76,6 +108,8 @@ class HintReady:
     t_speech_end: float  # end of the partner's last speech this hint covers
     t_ready: float
     latencies: dict[str, float] = field(default_factory=dict)  # seconds, computed from event times
+    prompt_tokens: int = 0  # what the LLM read for this hint
+    completion_tokens: int = 0  # and wrote
 
     @property
     def speech_to_hint_s(self) -> float:
@@ -124,5 +158,6 @@ class CoachBehind:
 
 Event = Union[
     SpeechStarted, SpeechEnded, Transcript, TranscriptDropped, HintStarted, HintFirstText, HintPartial, HintReady, HintFailed,
-    SafetyAlert, LagWarning, CoachBehind,
+    SafetyAlert, LagWarning, CoachBehind, TentativeTranscript, TentativeRetracted, TurnRisk,
 ]
+BETWEEN_STAGES = (TentativeTranscript, TentativeRetracted, TurnRisk)  # kept inside the pipeline

@@ -45,6 +45,7 @@ def hint_payload(ev: HintReady) -> dict:
         **ev.hint.model_dump(),
         "turn_ids": list(ev.turn_ids),
         "latencies": {k: round(v, 3) for k, v in ev.latencies.items()},
+        "tokens": {"prompt": ev.prompt_tokens, "completion": ev.completion_tokens},
         "partial": False,
     }
 

@@ -75,6 +75,7 @@ def load_transcriber(settings: Settings) -> tuple[str, WhisperTranscriber]:
     stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
     return stt_id, WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
                                       hypotheses=settings.stt_hypotheses,
+                                      compression_ratio_threshold=settings.compression_ratio_threshold,
                                       threads=settings.stt_threads or cpu.threads_per_model())
 
 
@@ -112,7 +113,7 @@ def build_pipeline(
         models.chat,
         context_tokens=settings.llm_context,
         reminder_hints=settings.reminder_hints,
-        prefill_opening=settings.mode != "turn",  # the baseline generates the whole JSON itself
+        prefill_opening=not settings.mode.is_turn,  # the baseline generates the whole JSON itself
         moves=models.moves,
     )
     return Pipeline(

@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from coach.audio import SAMPLE_RATE
+from coach.config import default
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,9 @@ class Transcriber(Protocol):
 
 @dataclass(frozen=True)
 class GuardConfig:
-    no_speech_threshold: float = 0.6
-    logprob_threshold: float = -1.0
-    compression_ratio_threshold: float = 2.4
+    no_speech_threshold: float = default("no_speech_threshold")
+    logprob_threshold: float = default("logprob_threshold")
+    compression_ratio_threshold: float = default("compression_ratio_threshold")
 
     @classmethod
     def from_settings(cls, s) -> "GuardConfig":
@@ -123,7 +124,7 @@ class WhisperTranscriber:
     """faster-whisper, int8 on the CPU. Call only from one thread (the STT worker)."""
 
     def __init__(self, model_dir: Path, *, language: str = "en", beam_size: int = 1, threads: int = 2,
-                 hypotheses: int = 1):
+                 hypotheses: int = 1, compression_ratio_threshold: float = default("compression_ratio_threshold")):
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 
@@ -133,13 +134,14 @@ class WhisperTranscriber:
         self._language = language if multilingual else None
         # The safety check reads every hypothesis: a misheard "hits me" is often right in the second or third.
         self._hypotheses = hypotheses
+        self._max_compression = compression_ratio_threshold  # above it, the tight pass looped: the 30 s window retries
         self._beam_size = max(beam_size, hypotheses)
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe", language=self._language)
 
     def transcribe(self, audio, prompt=None, *, tight=False) -> list[SegmentInfo]:
         if tight and len(audio) / SAMPLE_RATE <= TIGHT_MAX_S:
             seg = self._transcribe_tight(audio, prompt)
-            if seg.compression_ratio <= 2.4:
+            if seg.compression_ratio <= self._max_compression:
                 return [seg] if seg.text.strip() else []
             # it looped: the standard 30 s window settles it
         segments, _info = self._model.transcribe(

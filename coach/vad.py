@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE
+from coach.config import default
 from coach.events import SpeechEnded, SpeechStarted
 
 WINDOW_S = CHUNK_SAMPLES / SAMPLE_RATE
@@ -51,13 +52,15 @@ class SileroVad:
 
 @dataclass(frozen=True)
 class EndpointConfig:
-    threshold: float = 0.5
-    neg_threshold: float = 0.35
-    min_speech_s: float = 0.25
-    end_silence_s: float = 0.6
-    max_utterance_s: float = 20.0
-    split_pause_s: float = 0.2
-    hard_max_utterance_s: float = 28.0
+    """The endpointer's thresholds; defaults (and their meaning) are the Settings fields named in from_settings."""
+
+    threshold: float = default("vad_threshold")
+    neg_threshold: float = default("vad_neg_threshold")
+    min_speech_s: float = default("min_speech_s")
+    end_silence_s: float = default("end_silence_s")
+    max_utterance_s: float = default("max_utterance_s")
+    split_pause_s: float = default("split_pause_s")
+    hard_max_utterance_s: float = default("hard_max_utterance_s")
 
     @classmethod
     def from_settings(cls, s) -> "EndpointConfig":

@@ -51,7 +51,9 @@ def test_sample_gives_transcript_and_valid_hint(models, settings):
 def test_both_modes_hear_the_same_and_stream_only_in_streaming(models, settings, mode):
     from coach.events import HintPartial
 
-    events = run(models, settings.model_copy(update={"mode": mode}), load_wav(SAMPLE).samples)
+    from coach.config import PipelineMode
+
+    events = run(models, settings.model_copy(update={"mode": PipelineMode.parse(mode)}), load_wav(SAMPLE).samples)
     ready = [e for e in events if isinstance(e, HintReady)]
     partials = [e for e in events if isinstance(e, HintPartial)]
     assert ready and not any(isinstance(e, HintFailed) for e in events)

@@ -16,6 +16,7 @@ from coach.events import (
 )
 from coach.hints import Hint, HintWriter
 from coach.pipeline import Pipeline, PipelineConfig
+from coach.transcription import TranscriptionConfig
 from coach.stt import SegmentInfo
 from coach.vad import EndpointConfig
 from coach.workers import SimWorker
@@ -27,8 +28,9 @@ TURN_B = "Another part just wants me to keep going."
 TURN_C = "I notice some tightness in my chest now."
 
 
-def make(transcripts=(), chat=None, **config):
+def make(transcripts=(), chat=None, vocabulary="", **config):
     vad, stt, chat = FakeVad(), FakeTranscriber(transcripts), chat or FakeChat()
+    config["transcription"] = TranscriptionConfig(vocabulary=vocabulary)
     pipeline = Pipeline(vad, stt, HintWriter(chat), SimWorker("stt"), SimWorker("llm"), PipelineConfig(**config))
     return pipeline, stt, chat
 
@@ -77,7 +79,8 @@ def test_one_turn_then_silence():
     assert lat["speech_to_hint_s"] == pytest.approx(ready.speech_to_hint_s)
     assert lat["first_text_s"] == lat["speech_to_hint_s"]
     assert 0 < lat["llm_first_token_s"] <= lat["llm_total_s"]
-    assert lat["completion_tokens"] > 1
+    assert ready.completion_tokens > 1 and ready.prompt_tokens > ready.completion_tokens
+    assert "completion_tokens" not in lat  # seconds only
 
     # Whisper got the turn with pre-roll (0.3 s) and post-roll (0.15 s)
     assert len(stt.calls) == 1
@@ -253,7 +256,7 @@ def test_failed_hint_releases_its_turns():
     pipeline, stt, chat = make([TURN_A], chat=FakeChat([RuntimeError("llama.cpp crashed")]))
     events = push_all(pipeline, synth(("silence", 0.5), ("speech", 1.0), ("silence", 1.0))) + pipeline.finish()
     assert kinds(events)[-1] == "HintFailed"
-    assert pipeline._turns == {}
+    assert pipeline.hinting._turns == {} and pipeline.transcription._ended == {}
 
 
 def test_whispers_prompt_is_the_vocabulary_then_the_recent_words():

@@ -7,11 +7,12 @@ import pytest
 from coach.audio import SAMPLE_RATE, chunks
 from coach.events import HintPartial, HintReady, HintStarted, SpeechEnded, Transcript
 from coach.hints import HintWriter
+from coach.config import PipelineMode
 from coach.pipeline import Pipeline, PipelineConfig
 from coach.workers import SimWorker
 from tests.fakes import FakeChat, FakeVad, seg
 
-STREAMING = PipelineConfig().for_mode("streaming")
+STREAMING = PipelineConfig(mode=PipelineMode.STREAMING)
 TEXT_A = "A part of me feels stuck and tired at work every single day."
 TEXT_B = "Another part of me just wants to keep going no matter what."
 
@@ -85,7 +86,7 @@ def test_streaming_turn_is_transcribed_in_its_first_pause_and_ends_early():
 
 
 def test_turn_mode_is_the_plain_baseline():
-    pipeline, stt, chat = make({200: TEXT_A}, config=PipelineConfig().for_mode("turn"))
+    pipeline, stt, chat = make({200: TEXT_A}, config=PipelineConfig(mode=PipelineMode.TURN))
     events = run(pipeline, np.concatenate([quiet(0.5), tone(3.2, 200), quiet(2.0)]))
     (ended,) = of(events, SpeechEnded)
     (ready,) = of(events, HintReady)
@@ -121,11 +122,16 @@ def test_cancelled_speculative_hint_gives_earlier_turns_back():
     assert chat.calls[-1].partner_message.count("stuck") == 1
 
 
-def test_unknown_mode_is_a_clear_error():
+def test_modes_are_flags_parsed_once():
     with pytest.raises(ValueError, match="unknown mode"):
-        PipelineConfig().for_mode("fastest")
-    assert not PipelineConfig().for_mode("streaming-no-speculative").speculative
-    assert PipelineConfig().for_mode("streaming-no-speculative").tight_stt
+        PipelineMode.parse("fastest")
+    no_spec = PipelineMode.parse("streaming-no-speculative")
+    assert not no_spec.speculative and no_spec.tight_stt and no_spec.stream_fields
+    assert no_spec.name == "streaming-no-speculative" and not no_spec.is_turn
+    assert PipelineMode.parse("turn") == PipelineMode.TURN and PipelineMode.TURN.is_turn
+    assert PipelineMode.parse("streaming") == PipelineMode.STREAMING
+    for name in ("streaming", "turn", "streaming-no-tight-stt", "streaming-no-stream-fields"):
+        assert PipelineMode.parse(name).name == name
 
 
 # ---- the safety alert ------------------------------------------------------------------------------------------

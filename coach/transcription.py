@@ -1,0 +1,235 @@
+"""The transcription stage: the endpointer's turn events and the audio in; speech-to-text passes on the STT worker
+out as typed events. Synchronous: every call says what time it is on the audio clock, and returns its events.
+
+Final pass: when a turn ends, its audio (with pre- and post-roll) is transcribed, with the recent transcript as
+Whisper's prompt. Speculative pass (mode.speculative): in the turn's first short pause the turn is transcribed as if it
+were over; its words go out at once as a TentativeTranscript (a hint can be prepared), and when the turn does end
+right there they are its Transcript, with no second pass. When the partner goes on instead, a TentativeRetracted
+calls them off. The safety check runs on the same job as each pass: TurnRisk for every risky verdict, and one
+SafetyAlert per turn, shown at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from coach.audio import SAMPLE_RATE
+from coach.config import PipelineMode, default
+from coach.events import (
+    Event,
+    SafetyAlert,
+    SpeechEnded,
+    SpeechStarted,
+    TentativeRetracted,
+    TentativeTranscript,
+    Transcript,
+    TranscriptDropped,
+    TurnRisk,
+)
+from coach.hints import safety_hint
+from coach.safety import NO_RISK, SafetyCheck, SafetyVerdict
+from coach.stt import GuardConfig, SttResult, Transcriber, run_stt
+from coach.workers import Update, Worker
+
+log = logging.getLogger("coach.transcription")
+
+CONTEXT_CHARS = 2000  # recent transcript kept, of which the last prompt_context_chars are Whisper's prompt
+
+
+@dataclass(frozen=True)
+class TranscriptionConfig:
+    guards: GuardConfig = GuardConfig()
+    pre_roll_s: float = default("pre_roll_s")
+    post_roll_s: float = 0.15
+    prompt_context_chars: int = default("prompt_context_chars")
+    vocabulary: str = ""  # Whisper's prompt starts with it (Settings.stt_vocabulary; none unless set)
+    log_transcripts: bool = default("log_transcripts")
+    spec_silence_s: float = default("spec_silence_s")
+
+    @classmethod
+    def from_settings(cls, s) -> "TranscriptionConfig":
+        return cls(guards=GuardConfig.from_settings(s), pre_roll_s=s.pre_roll_s,
+                   prompt_context_chars=s.prompt_context_chars, vocabulary=s.stt_vocabulary,
+                   log_transcripts=s.log_transcripts, spec_silence_s=s.spec_silence_s)
+
+
+class AudioHistory:
+    """The last `keep_s` seconds of audio, addressable by audio-clock time."""
+
+    def __init__(self, keep_s: float):
+        self._keep = int(keep_s * SAMPLE_RATE)
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._offset = 0  # absolute sample index of _buf[0]
+
+    def append(self, samples: np.ndarray) -> None:
+        self._buf = np.concatenate([self._buf, samples])
+        extra = len(self._buf) - self._keep
+        if extra > 4 * SAMPLE_RATE:  # trim in steps, not on every chunk
+            self._buf = self._buf[extra:]
+            self._offset += extra
+
+    def restart(self, t: float) -> None:
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._offset = int(t * SAMPLE_RATE)
+
+    def slice(self, t0: float, t1: float) -> np.ndarray:
+        a = max(int(t0 * SAMPLE_RATE) - self._offset, 0)
+        b = max(int(t1 * SAMPLE_RATE) - self._offset, 0)
+        return self._buf[a:b].copy()
+
+
+@dataclass
+class _OpenTurn:
+    """The turn the partner is in, and the speculative pass over it prepared in its first pause."""
+
+    turn_id: int
+    spec_job: int | None = None
+    spec_t_end: float = 0.0  # where the pause the pass heard began
+    spec_result: SttResult | None = None
+    spec_t_ready: float = 0.0
+
+    @property
+    def tentative(self) -> bool:
+        """Its words went out as a TentativeTranscript."""
+        return self.spec_result is not None and bool(self.spec_result.text)
+
+
+class Transcription:
+    def __init__(self, transcriber: Transcriber, worker: Worker, config: TranscriptionConfig = TranscriptionConfig(),
+                 mode: PipelineMode = PipelineMode.TURN, safety: SafetyCheck | None = None, max_turn_s: float = 30.0):
+        self.config, self.mode = config, mode
+        self._transcriber = transcriber
+        self._worker = worker
+        self._safety = safety or SafetyCheck(None)  # without an embedder: the reviewed phrase list alone
+        self.history = AudioHistory(max_turn_s + config.pre_roll_s + 10.0)
+        self._jobs: dict[int, tuple[str, int]] = {}  # STT job -> (kind: final/spec, turn id)
+        self._open: _OpenTurn | None = None
+        self._ended: dict[int, SpeechEnded] = {}  # turns over whose final words are still owed
+        self._alerted: set[int] = set()
+        self._context = ""  # recent transcript, Whisper's prompt
+
+    @property
+    def busy(self) -> bool:
+        """Speech being transcribed."""
+        return bool(self._jobs)
+
+    # ---- what the endpointer says ------------------------------------------------------------------------
+
+    def started(self, ev: SpeechStarted) -> None:
+        self._open = _OpenTurn(ev.turn_id)
+
+    def paused(self, turn_start: float, silence_start: float, t: float) -> None:
+        """The partner is silent since `silence_start` (audio up to `t`): once the pause is long enough, transcribe
+        the turn as if it were over. If it is, the words are ready when the endpointer is sure."""
+        o = self._open
+        if o is None or not self.mode.speculative or o.spec_job is not None or t - silence_start < self.config.spec_silence_s:
+            return
+        o.spec_job = self._submit("spec", o.turn_id, turn_start, silence_start, t)
+        o.spec_t_end = silence_start
+
+    def resumed(self, t: float) -> list[Event]:
+        """The pause was not the end of the turn: what was prepared for it is called off."""
+        return self._drop_speculation(self._open, t) if self._open else []
+
+    def ended(self, ended: SpeechEnded, t: float) -> list[Event]:
+        """The turn is over (audio up to `t`): its final words, from the speculative pass when it heard exactly this
+        turn, else from a pass submitted now."""
+        o = self._open if self._open and self._open.turn_id == ended.turn_id else None
+        self._open = None
+        self._ended[ended.turn_id] = ended
+        if o and o.spec_job is not None and abs(o.spec_t_end - ended.t_end) < 1e-6:
+            if o.spec_result is None:  # still running: its result will be the final one
+                self._jobs[o.spec_job] = ("final", ended.turn_id)
+                return []
+            return self._final(ended.turn_id, o.spec_result, max(o.spec_t_ready, ended.t_detected))
+        events = self._drop_speculation(o, t) if o else []
+        self._submit("final", ended.turn_id, ended.t_start, ended.t_end, ended.t_detected, audio_until=t)
+        return events
+
+    def restart(self, t: float) -> None:
+        """Audio resumes at `t` after a gap (any open turn was already ended)."""
+        self.history.restart(t)
+        self._open = None
+
+    # ---- passes ------------------------------------------------------------------------------------------
+
+    def _submit(self, kind: str, turn_id: int, t0: float, t1: float, t: float, audio_until: float | None = None) -> int:
+        c = self.config
+        audio = self.history.slice(t0 - c.pre_roll_s, min(t1 + c.post_roll_s, t if audio_until is None else audio_until))
+        prompt = " ".join(filter(None, (c.vocabulary, self._context[-c.prompt_context_chars :]))) or None
+        transcriber, guards, tight, check, vocabulary = self._transcriber, c.guards, self.mode.tight_stt, self._safety, c.vocabulary
+
+        def heard(emit, cancelled) -> tuple[SttResult, SafetyVerdict]:
+            # The safety check runs with the words, on the same job: its verdict never waits for anything else.
+            result = run_stt(transcriber, audio, prompt, guards, tight=tight, vocabulary=vocabulary)
+            return result, check.assess(result.text, result.alternatives) if result.text else NO_RISK
+
+        job = self._worker.submit(heard, t)
+        self._jobs[job] = (kind, turn_id)
+        return job
+
+    def _drop_speculation(self, o: _OpenTurn, t: float) -> list[Event]:
+        events: list[Event] = [TentativeRetracted(o.turn_id, t)] if o.tentative else []
+        if o.spec_job is not None:
+            self._worker.cancel(o.spec_job, t)
+            self._jobs.pop(o.spec_job, None)
+        o.spec_job, o.spec_result = None, None
+        return events
+
+    def on_update(self, u: Update) -> list[Event]:
+        """A pass's result (or failure) from the STT worker."""
+        if u.job not in self._jobs:
+            return []
+        kind, turn_id = self._jobs.pop(u.job)
+        events: list[Event] = []
+        if u.kind == "done":
+            result, verdict = u.value
+            u = replace(u, value=result)
+            events += self._on_verdict(turn_id, verdict, u.t)
+        if kind == "spec":
+            return events + self._on_spec(turn_id, u)
+        if u.kind == "error":
+            self._ended.pop(turn_id, None)
+            self._alerted.discard(turn_id)
+            log.error("speech to text failed for turn %d: %s", turn_id, type(u.value).__name__)
+            return events + [TranscriptDropped(turn_id, f"error: {type(u.value).__name__}", u.t)]
+        return events + self._final(turn_id, u.value, u.t)
+
+    def _on_verdict(self, turn_id: int, verdict: SafetyVerdict, t: float) -> list[Event]:
+        if not verdict.risk:
+            return []
+        events: list[Event] = [TurnRisk(turn_id, verdict, t)]
+        if turn_id in self._alerted:
+            return events
+        self._alerted.add(turn_id)
+        if self._open and self._open.turn_id == turn_id:
+            t_end = self._open.spec_t_end
+        else:
+            t_end = self._ended[turn_id].t_end if turn_id in self._ended else t
+        log.warning("turn %d: safety check fired (%s, %s)", turn_id, verdict.category, verdict.source)
+        return events + [SafetyAlert(turn_id, safety_hint(verdict), verdict.category, verdict.source, t_end, t)]
+
+    def _on_spec(self, turn_id: int, u: Update) -> list[Event]:
+        o = self._open
+        if o is None or o.turn_id != turn_id or o.spec_job != u.job:
+            return []
+        if u.kind == "error":
+            o.spec_job = None
+            return []
+        o.spec_result, o.spec_t_ready = u.value, u.t
+        return [TentativeTranscript(turn_id, u.value.text, o.spec_t_end, u.t)] if o.tentative else []
+
+    def _final(self, turn_id: int, result: SttResult, t: float) -> list[Event]:
+        """A turn's final words, from either pass: its Transcript, or why there is none."""
+        ended = self._ended.pop(turn_id)
+        self._alerted.discard(turn_id)  # no pass over this turn is left to raise another alert
+        if not result.text:
+            log.info("turn %d dropped: %s", turn_id, result.dropped)
+            return [TranscriptDropped(turn_id, result.dropped or "empty", t)]
+        extra = {"transcript": result.text} if self.config.log_transcripts else {}
+        log.info("turn %d transcribed in %.2f s", turn_id, result.seconds, extra=extra)
+        self._context = (self._context + " " + result.text).strip()[-CONTEXT_CHARS:]
+        return [Transcript(turn_id, result.text, ended.t_start, ended.t_end, t, result.seconds)]
