@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -25,8 +25,9 @@ import numpy as np
 from coach.audio import SAMPLE_RATE, load_wav
 from coach.config import PipelineMode, Settings
 from coach.errors import CoachError
+from coach.bench_load import LagResult, Scaling, conversation_costs, lag_run, turn_length_costs
 from coach.events import HintFailed, HintReady, Transcript
-from coach.replay import replay_fast
+from coach.replay import LEAD_SILENCE_S, TAIL_SILENCE_S, fresh_cache, padded, replay_fast
 from coach.runtime import Models
 
 # Written for this project: what a partner might say in an IFS-style peer session (one is safety-relevant).
@@ -44,9 +45,6 @@ BUILTIN_UTTERANCES = [
     ("relationship", "When my partner goes quiet, a part of me panics and starts trying to fix everything right away."),
     ("rest", "I want to give myself permission to rest, but a part of me says that rest is lazy and weak."),
 ]
-
-LEAD_SILENCE_S = 0.3
-TAIL_SILENCE_S = 1.5  # lets the endpointer see the turn end the way it would live
 
 _ABBREV = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "ok": "okay"}
 
@@ -139,6 +137,19 @@ def percentiles(values: Iterable[float]) -> dict:
     return {"p50": round(statistics.median(v), 1), "p95": round(p95, 1), "n": len(v)}
 
 
+@dataclass(frozen=True)
+class Spread:
+    """Median and 95th percentile of the values measured (n), or None when nothing was."""
+
+    p50: float | None
+    p95: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: Iterable[float | None]) -> "Spread":
+        return cls(**percentiles(values))
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -159,7 +170,7 @@ class ClipResult:
     ms: dict[str, float] = field(default_factory=dict)  # latencies of the first hint, milliseconds
 
 
-MODES = ("turn", "streaming")
+MODES = (PipelineMode.TURN, PipelineMode.STREAMING)
 METRICS = {
     "endpoint_ms": "end of speech -> end of turn detected",
     "transcript_ms": "end of speech -> final transcript",
@@ -177,34 +188,17 @@ _LATENCY_KEYS = {
 }
 
 
-def padded(audio: np.ndarray) -> np.ndarray:
-    lead, tail = np.zeros(int(LEAD_SILENCE_S * SAMPLE_RATE), np.float32), np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)
-    return np.concatenate([lead, audio, tail])
-
-
-def fresh_cache(models: Models) -> None:
-    """Leave the LLM's KV cache holding the system prompt only, as at the start of a live session: otherwise
-    a clip replayed in a second mode would find its own words already cached."""
-    from coach.hints import SUMMARY_EXAMPLES, SUMMARY_SYSTEM_PROMPT, Conversation, draft_grammar, summary_grammar
-
-    if getattr(models, "moves", None) is not None:  # the combined hint writer's prompt (see build_pipeline)
-        conversation, grammar = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES), summary_grammar()
-    else:
-        conversation, grammar = Conversation(), draft_grammar()
-    models.chat.chat(conversation.messages("(silence)"), grammar=grammar, max_tokens=1)
-
-
-def run_clip(models: Models, settings: Settings, clip: Clip, mode: str, audio: np.ndarray) -> ClipResult:
+def run_clip(models: Models, settings: Settings, clip: Clip, mode: PipelineMode, audio: np.ndarray) -> ClipResult:
     fresh_cache(models)
     t0 = time.perf_counter()
-    events = list(replay_fast(models, settings.model_copy(update={"mode": PipelineMode.parse(mode)}), padded(audio)))
+    events = list(replay_fast(models, settings.model_copy(update={"mode": mode}), padded(audio)))
     wall = time.perf_counter() - t0
     ready = [e for e in events if isinstance(e, HintReady)]
     failed = [e for e in events if isinstance(e, HintFailed)]
     ms = {k: ready[0].latencies[v] * 1000 for k, v in _LATENCY_KEYS.items()} if ready else {}
     return ClipResult(
         id=clip.id,
-        mode=mode,
+        mode=mode.name,
         duration_s=len(audio) / SAMPLE_RATE,
         reference=clip.reference,
         hypothesis=" ".join(e.text for e in events if isinstance(e, Transcript)),
@@ -218,28 +212,81 @@ def run_clip(models: Models, settings: Settings, clip: Clip, mode: str, audio: n
     )
 
 
-def summarize(results: list[ClipResult]) -> dict:
-    summary = {m: percentiles(r.ms.get(m) for r in results) for m in METRICS}
-    rtf = percentiles(r.rtf for r in results)
-    summary["rtf"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in rtf.items()}
-    refs = [r.reference for r in results]
-    summary["wer"] = wer(refs, [r.hypothesis for r in results])
-    summary["hints"] = sum(r.hints for r in results)
-    summary["hints_failed"] = sum(r.hints_failed for r in results)
-    summary["hints_truncated"] = sum(r.hints_truncated for r in results)
-    summary["safety_hints"] = sum(r.safety_hints for r in results)
-    return summary
+@dataclass(frozen=True)
+class ModeSummary:
+    """One mode over every clip: each metric's spread (milliseconds, keyed as METRICS), and counts."""
+
+    latency: dict[str, Spread]
+    rtf: Spread
+    wer: float | None
+    hints: int
+    hints_failed: int
+    hints_truncated: int
+    safety_hints: int
+
+    def to_json(self) -> dict:
+        return {**{m: asdict(s) for m, s in self.latency.items()}, "rtf": asdict(self.rtf), "wer": self.wer, "hints": self.hints,
+                "hints_failed": self.hints_failed, "hints_truncated": self.hints_truncated,
+                "safety_hints": self.safety_hints}
 
 
-def ratios(modes: dict, baseline: str = "turn", candidate: str = "streaming") -> dict:
+def summarize(results: list[ClipResult]) -> ModeSummary:
+    return ModeSummary(
+        latency={m: Spread.of(r.ms.get(m) for r in results) for m in METRICS},
+        rtf=Spread.of(r.rtf for r in results),
+        wer=wer([r.reference for r in results], [r.hypothesis for r in results]),
+        hints=sum(r.hints for r in results),
+        hints_failed=sum(r.hints_failed for r in results),
+        hints_truncated=sum(r.hints_truncated for r in results),
+        safety_hints=sum(r.safety_hints for r in results),
+    )
+
+
+def ratios(modes: dict[str, ModeSummary], baseline: str = "turn", candidate: str = "streaming") -> dict[str, float | None]:
     """candidate median / baseline median per metric (below 1: the candidate is faster)."""
     if baseline not in modes or candidate not in modes:
         return {}
     out = {}
     for m in METRICS:
-        a, b = modes[candidate][m]["p50"], modes[baseline][m]["p50"]
+        a, b = modes[candidate].latency[m].p50, modes[baseline].latency[m].p50
         out[m] = round(a / b, 3) if a is not None and b else None
     return out
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    corpus: str
+    models: dict[str, str]  # role -> model id
+    clips: list[ClipResult]
+    modes: dict[str, ModeSummary]  # by mode name, in the order run
+    ratios: dict[str, float | None]  # streaming / turn medians, per metric
+    wer: dict[str, float | None]  # per mode, and plain_whisper
+    peak_rss_mb: float
+    wer_streaming_minus_turn: dict | None = None  # wer_difference()
+    speedup_first_text: float | None = None  # turn / streaming medians
+    speedup_complete: float | None = None
+    scaling: Scaling | None = None
+    lag: LagResult | None = None
+
+    def to_json(self) -> dict:
+        out = {
+            "corpus": self.corpus, "models": self.models, "clips": [asdict(c) for c in self.clips],
+            "modes": {m: s.to_json() for m, s in self.modes.items()}, "ratios": self.ratios,
+            "wer": {**self.wer, **({"streaming_minus_turn": self.wer_streaming_minus_turn} if self.speedup_keys else {})},
+            "peak_rss_mb": self.peak_rss_mb, "metrics": METRICS,
+        }
+        if self.scaling is not None:
+            out["scaling"] = asdict(self.scaling)
+        if self.lag is not None:
+            out["lag"] = asdict(self.lag)
+        if self.speedup_keys:
+            out["speedup_first_text"], out["speedup_complete"] = self.speedup_first_text, self.speedup_complete
+        return out
+
+    @property
+    def speedup_keys(self) -> bool:
+        """Both the baseline and streaming ran: the comparisons between them are in the report."""
+        return "turn" in self.modes and "streaming" in self.modes
 
 
 def run_bench(
@@ -247,18 +294,18 @@ def run_bench(
     corpus: Path | None = None,
     limit: int | None = None,
     plain: bool = True,
-    modes: tuple[str, ...] = MODES,
+    modes: tuple[PipelineMode, ...] = MODES,
     lag_minutes: float = 0.0,
     scaling: bool = False,
     progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
-) -> dict:
+) -> BenchReport:
     with tempfile.TemporaryDirectory(prefix="coach-bench-") as tmp:
         clips = read_corpus(corpus) if corpus else voice_builtin(Path(tmp))
         clips = clips[:limit] if limit else clips
         progress("loading models ...")
         models = Models.load(settings)
         progress(f"models ready in {models.load_s:.1f} s: {models.names['stt']}, {models.names['llm']}; "
-                 f"{len(clips)} clips x {len(modes)} modes ({', '.join(modes)}), interleaved")
+                 f"{len(clips)} clips x {len(modes)} modes ({', '.join(m.name for m in modes)}), interleaved")
         results: list[ClipResult] = []
         plain_texts: list[str] = []
         audios: list[np.ndarray] = []
@@ -270,90 +317,81 @@ def run_bench(
             for mode in order:
                 r = run_clip(models, settings, clip, mode, audio)
                 results.append(r)
-                line.append(f"{mode} {r.ms['first_text_ms'] / 1000:.2f}/{r.ms['complete_ms'] / 1000:.2f} s" if r.ms else f"{mode} no hint")
+                line.append(f"{mode.name} {r.ms['first_text_ms'] / 1000:.2f}/{r.ms['complete_ms'] / 1000:.2f} s" if r.ms else f"{mode.name} no hint")
             if plain:
                 plain_texts.append(" ".join(s.text.strip() for s in models.transcriber.transcribe(audio)).strip())
             progress(f"[{i}/{len(clips)}] {clip.id}: {len(audio) / SAMPLE_RATE:.1f} s audio; first text/complete: {', '.join(line)}")
-        extra: dict = {}
+        scaled, lag = None, None
         if scaling:
-            from coach.bench_load import conversation_costs, turn_length_costs
-
             progress("scaling: turns of 1, 5, 15 and 30 s, and conversations of 0, 10 and 40 earlier turns ...")
-            extra["scaling"] = {"turn_length": turn_length_costs(models, settings, audios),
-                                "conversation": conversation_costs(models)}
+            scaled = Scaling(turn_length_costs(models, settings, audios), conversation_costs(models))
         if lag_minutes > 0:
-            from coach.bench_load import lag_run
-
             progress(f"lag: {lag_minutes:g} minutes of continuous speech in real time ...")
-            extra["lag"] = lag_run(models, settings, audios, lag_minutes, progress)
-    by_mode = {m: summarize([r for r in results if r.mode == m]) for m in modes}
-    report = {
-        "corpus": str(corpus) if corpus else "builtin",
-        "models": models.names,
-        "clips": [r.__dict__ for r in results],
-        "modes": by_mode,
-        "ratios": ratios(by_mode),
-        "wer": {
-            **{m: by_mode[m]["wer"] for m in modes},
-            "plain_whisper": wer([c.reference for c in clips], plain_texts) if plain else None,
-        },
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "metrics": METRICS,
-        **extra,
-    }
-    if "turn" in by_mode and "streaming" in by_mode:
-        heard = {m: [r.hypothesis for r in results if r.mode == m] for m in ("streaming", "turn")}  # in clip order
-        report["wer"]["streaming_minus_turn"] = wer_difference(
-            [c.reference for c in clips], heard["streaming"], heard["turn"]
-        )
-        for key, metric in (("speedup_first_text", "first_text_ms"), ("speedup_complete", "complete_ms")):
-            a, b = by_mode["turn"][metric]["p50"], by_mode["streaming"][metric]["p50"]
-            report[key] = round(a / b, 2) if a and b else None
-    return report
+            lag = lag_run(models, settings, audios, lag_minutes, progress)
+    by_mode = {m.name: summarize([r for r in results if r.mode == m.name]) for m in modes}
+    refs = [c.reference for c in clips]
+    report = BenchReport(
+        corpus=str(corpus) if corpus else "builtin",
+        models=models.names,
+        clips=results,
+        modes=by_mode,
+        ratios=ratios(by_mode),
+        wer={**{m: s.wer for m, s in by_mode.items()}, "plain_whisper": wer(refs, plain_texts) if plain else None},
+        peak_rss_mb=round(peak_rss_mb(), 1),
+        scaling=scaled,
+        lag=lag,
+    )
+    if not report.speedup_keys:
+        return report
+    heard = {m: [r.hypothesis for r in results if r.mode == m] for m in ("streaming", "turn")}  # in clip order
+    speedup = {}
+    for key, metric in (("speedup_first_text", "first_text_ms"), ("speedup_complete", "complete_ms")):
+        a, b = by_mode["turn"].latency[metric].p50, by_mode["streaming"].latency[metric].p50
+        speedup[key] = round(a / b, 2) if a and b else None
+    return replace(report, wer_streaming_minus_turn=wer_difference(refs, heard["streaming"], heard["turn"]), **speedup)
 
 
-def format_report(report: dict) -> str:
-    lines = [f"corpus: {report['corpus']}   models: {report['models']['stt']}, {report['models']['llm']}", ""]
-    modes = list(report["modes"])
+def format_report(report: BenchReport) -> str:
+    lines = [f"corpus: {report.corpus}   models: {report.models['stt']}, {report.models['llm']}", ""]
+    modes = list(report.modes)
     head = f"{'metric (ms)':20}" + "".join(f" {m + ' p50':>15} {m + ' p95':>15}" for m in modes)
-    if report.get("ratios"):
+    if report.ratios:
         head += f" {'streaming/turn':>15}"
     lines.append(head)
     for m, meaning in METRICS.items():
         row = f"{m:20}"
         for mode in modes:
-            s = report["modes"][mode][m]
-            row += f" {s['p50'] if s['p50'] is not None else '-':>15} {s['p95'] if s['p95'] is not None else '-':>15}"
-        if report.get("ratios"):
-            r = report["ratios"].get(m)
+            s = report.modes[mode].latency[m]
+            row += f" {s.p50 if s.p50 is not None else '-':>15} {s.p95 if s.p95 is not None else '-':>15}"
+        if report.ratios:
+            r = report.ratios.get(m)
             row += f" {r if r is not None else '-':>15}"
         lines.append(row + f"   {meaning}")
     lines.append("")
     for mode in modes:
-        s = report["modes"][mode]
-        w = f"{100 * s['wer']:.1f}%" if s["wer"] is not None else "-"
-        lines.append(f"{mode:10} hints {s['hints']} ({s['safety_hints']} safety), failed {s['hints_failed']} "
-                     f"(truncated {s['hints_truncated']}), WER {w}, real-time factor {s['rtf']['p50']}")
-    if d := report["wer"].get("streaming_minus_turn"):
+        s = report.modes[mode]
+        w = f"{100 * s.wer:.1f}%" if s.wer is not None else "-"
+        lines.append(f"{mode:10} hints {s.hints} ({s.safety_hints} safety), failed {s.hints_failed} "
+                     f"(truncated {s.hints_truncated}), WER {w}, real-time factor {s.rtf.p50}")
+    if d := report.wer_streaming_minus_turn:
         lines.append(f"WER streaming - turn: {_signed(d['points'])} points (95% interval {_signed(d['ci95'][0])} to "
                      f"{_signed(d['ci95'][1])}, paired bootstrap over clips; streaming better on {d['clips_better']} "
                      f"clips, worse on {d['clips_worse']}, of {d['clips']})")
-    if report["wer"].get("plain_whisper") is not None:
-        lines.append(f"plain faster-whisper on whole clips: WER {100 * report['wer']['plain_whisper']:.1f}%")
-    if report.get("speedup_first_text"):
-        lines.append(f"speed-up, turn / streaming medians: first text x{report['speedup_first_text']}, "
-                     f"complete hint x{report['speedup_complete']}")
-    lines.append(f"peak memory {report['peak_rss_mb']:.0f} MB")
-    if "lag" in report:
-        g = report["lag"]
+    if report.wer.get("plain_whisper") is not None:
+        lines.append(f"plain faster-whisper on whole clips: WER {100 * report.wer['plain_whisper']:.1f}%")
+    if report.speedup_first_text:
+        lines.append(f"speed-up, turn / streaming medians: first text x{report.speedup_first_text}, "
+                     f"complete hint x{report.speedup_complete}")
+    lines.append(f"peak memory {report.peak_rss_mb:.0f} MB")
+    if g := report.lag:
         lines.append(
-            f"lag over {g['minutes']:g} min of real-time speech ({g['turns']} turns, {g['hints']} hints, "
-            f"{g['lag_warnings']} lag warnings): transcript {g['transcript_lag_start_s']} s in the first tenth -> "
-            f"{g['transcript_lag_end_s']} s in the last (trend {_signed(g['transcript_lag_trend_s'])} s); hint "
-            f"{g['hint_lag_start_s']} -> {g['hint_lag_end_s']} s (trend {_signed(g['hint_lag_trend_s'])} s); per minute in the JSON"
+            f"lag over {g.minutes:g} min of real-time speech ({g.turns} turns, {g.hints} hints, "
+            f"{g.lag_warnings} lag warnings): transcript {g.transcript_lag_start_s} s in the first tenth -> "
+            f"{g.transcript_lag_end_s} s in the last (trend {_signed(g.transcript_lag_trend_s)} s); hint "
+            f"{g.hint_lag_start_s} -> {g.hint_lag_end_s} s (trend {_signed(g.hint_lag_trend_s)} s); per minute in the JSON"
         )
-    if "scaling" in report:
-        lines.append(f"scaling: {json.dumps(report['scaling'])}")
+    if report.scaling is not None:
+        lines.append(f"scaling: {json.dumps(asdict(report.scaling))}")
     return "\n".join(lines)
 
 
@@ -361,5 +399,6 @@ def _signed(x: float | None) -> str:
     return "-" if x is None else f"{x:+}"
 
 
-def write_json(report: dict, out: Path) -> None:
-    out.write_text(json.dumps(report, indent=1))
+def write_json(report: BenchReport | dict, out: Path) -> None:
+    """Any bench's results (the live and quality benches keep theirs as dicts)."""
+    out.write_text(json.dumps(report.to_json() if isinstance(report, BenchReport) else report, indent=1))

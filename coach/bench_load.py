@@ -6,17 +6,70 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from coach.audio import SAMPLE_RATE
-from coach.config import Settings
+from coach.config import Settings, default
 from coach.events import HintReady, LagWarning, SpeechEnded, Transcript
-from coach.replay import replay_fast, replay_realtime
+from coach.replay import fresh_cache, padded, replay_fast, replay_realtime
 from coach.runtime import Models
 
 PAUSE_S = 0.3  # between sentences of the monologue: shorter than a turn-ending silence
+
+
+@dataclass(frozen=True)
+class MinuteLag:
+    minute: int
+    transcript_lag_s: float | None  # medians over the turns that ended in that minute
+    hint_lag_s: float | None
+
+
+@dataclass(frozen=True)
+class LagResult:
+    """A real-time run over a long monologue. Lag = how long after the end of a turn its transcript (hint) is ready."""
+
+    minutes: float
+    turns: int
+    transcripts: int
+    hints: int
+    transcript_lag_start_s: float | None  # median over the first tenth of the run
+    transcript_lag_end_s: float | None  # and over the last
+    hint_lag_start_s: float | None
+    hint_lag_end_s: float | None
+    transcript_lag_trend_s: float | None  # change over the run, by a least-squares line through every reading
+    hint_lag_trend_s: float | None
+    per_minute: list[MinuteLag]
+    lag_warnings: int
+    max_behind_s: float
+
+
+@dataclass(frozen=True)
+class TurnLengthCost:
+    turn_s: float
+    transcripts: int
+    final_stt_ms: int | None
+    transcript_ms: int | None
+    first_text_ms: int | None
+    complete_ms: int | None
+    prompt_tokens: int | None
+    rtf: float
+
+
+@dataclass(frozen=True)
+class ConversationCost:
+    earlier_turns_kept: int
+    prompt_tokens: int
+    first_token_ms: int
+    total_ms: int
+
+
+@dataclass(frozen=True)
+class Scaling:
+    turn_length: list[TurnLengthCost]
+    conversation: list[ConversationCost]
 
 
 def trimmed(clip: np.ndarray, floor: float = 0.02, margin_s: float = 0.05) -> np.ndarray:
@@ -46,7 +99,7 @@ def _median(values: list[float]) -> float | None:
 
 
 def lag_run(models: Models, settings: Settings, clips: list[np.ndarray], minutes: float,
-            progress: Callable[[str], None]) -> dict:
+            progress: Callable[[str], None]) -> LagResult:
     """Replays `minutes` of continuous speech at the speed it was spoken. Lag = how long after the end of each
     turn its transcript (and hint) is ready; compared over the first and the last tenth of the run."""
     audio = monologue(clips, minutes * 60)
@@ -74,26 +127,24 @@ def lag_run(models: Models, settings: Settings, clips: list[np.ndarray], minutes
     span = len(audio) / SAMPLE_RATE
     first = lambda rows: [d for t, d in rows if t < span * 0.1]  # noqa: E731
     last = lambda rows: [d for t, d in rows if t >= span * 0.9]  # noqa: E731
-    return {
-        "minutes": minutes,
-        "turns": turns,
-        "transcripts": len(transcripts),
-        "hints": len(hints),
-        "transcript_lag_start_s": _median(first(transcripts)),
-        "transcript_lag_end_s": _median(last(transcripts)),
-        "hint_lag_start_s": _median(first(hints)),
-        "hint_lag_end_s": _median(last(hints)),
+    return LagResult(
+        minutes=minutes,
+        turns=turns,
+        transcripts=len(transcripts),
+        hints=len(hints),
+        transcript_lag_start_s=_median(first(transcripts)),
+        transcript_lag_end_s=_median(last(transcripts)),
+        hint_lag_start_s=_median(first(hints)),
+        hint_lag_end_s=_median(last(hints)),
         # Ten readings per tenth are noisy (a hint takes 1.5 to 4 s depending on its length): the straight line
         # through every reading says better whether lag grows.
-        "transcript_lag_trend_s": _trend(transcripts, span),
-        "hint_lag_trend_s": _trend(hints, span),
-        "per_minute": [
-            {"minute": m, "transcript_lag_s": _median(_in_minute(transcripts, m)), "hint_lag_s": _median(_in_minute(hints, m))}
-            for m in range(int(math.ceil(span / 60)))
-        ],
-        "lag_warnings": len(warnings),
-        "max_behind_s": round(max(warnings), 2) if warnings else 0.0,
-    }
+        transcript_lag_trend_s=_trend(transcripts, span),
+        hint_lag_trend_s=_trend(hints, span),
+        per_minute=[MinuteLag(m, _median(_in_minute(transcripts, m)), _median(_in_minute(hints, m)))
+                    for m in range(int(math.ceil(span / 60)))],
+        lag_warnings=len(warnings),
+        max_behind_s=round(max(warnings), 2) if warnings else 0.0,
+    )
 
 
 def _in_minute(rows: list[tuple[float, float]], minute: int) -> list[float]:
@@ -110,10 +161,8 @@ def _trend(rows: list[tuple[float, float]], span: float) -> float | None:
 
 
 def turn_length_costs(models: Models, settings: Settings, clips: list[np.ndarray],
-                      lengths: tuple[float, ...] = (1, 5, 15, 30)) -> list[dict]:
+                      lengths: tuple[float, ...] = (1, 5, 15, 30)) -> list[TurnLengthCost]:
     """One turn of each length (a 30 s turn is split at max_utterance_s, as it would be live)."""
-    from coach.bench import fresh_cache, padded
-
     rows = []
     for seconds in lengths:
         fresh_cache(models)
@@ -124,35 +173,35 @@ def turn_length_costs(models: Models, settings: Settings, clips: list[np.ndarray
         ready = [e for e in events if isinstance(e, HintReady)]
         lat = ready[-1].latencies if ready else {}
         ms = lambda key: round(lat[key] * 1000) if key in lat else None  # noqa: E731
-        rows.append({
-            "turn_s": seconds,
-            "transcripts": sum(isinstance(e, Transcript) for e in events),
-            "final_stt_ms": ms("stt_s"),
-            "transcript_ms": ms("transcript_s"),
-            "first_text_ms": ms("first_text_s"),
-            "complete_ms": ms("speech_to_hint_s"),
-            "prompt_tokens": ready[-1].prompt_tokens if ready else None,
-            "rtf": round(wall / (len(audio) / SAMPLE_RATE), 3),
-        })
+        rows.append(TurnLengthCost(
+            turn_s=seconds,
+            transcripts=sum(isinstance(e, Transcript) for e in events),
+            final_stt_ms=ms("stt_s"),
+            transcript_ms=ms("transcript_s"),
+            first_text_ms=ms("first_text_s"),
+            complete_ms=ms("speech_to_hint_s"),
+            prompt_tokens=ready[-1].prompt_tokens if ready else None,
+            rtf=round(wall / (len(audio) / SAMPLE_RATE), 3),
+        ))
     return rows
 
 
-def conversation_costs(models: Models, sizes: tuple[int, ...] = (0, 10, 40)) -> list[dict]:
+def conversation_costs(models: Models, sizes: tuple[int, ...] = (0, 10, 40)) -> list[ConversationCost]:
     """A hint written after `n` earlier turns, with the earlier ones already in the KV cache (as live)."""
     from coach.hints import HintWriter
 
     earlier = "A part of me worries about my family and another part of me wants to rest for a while."
     rows = []
     for n in sizes:
-        writer = HintWriter(models.chat, context_tokens=getattr(models.chat, "n_ctx", 4096))
+        writer = HintWriter(models.chat, context_tokens=getattr(models.chat, "n_ctx", default("llm_context")))
         writer.conversation.turns = [f"{earlier} ({i})" for i in range(n)]
         writer.write("I noticed a tight feeling in my chest when I think about my sister.")  # warms the cache
         result = writer.write("Now there is a younger part that feels alone and scared of being left.")
         g = result.generation
-        rows.append({
-            "earlier_turns_kept": len(writer.conversation.turns) - 1,
-            "prompt_tokens": g.prompt_tokens,
-            "first_token_ms": round((g.first_token_s or 0) * 1000),
-            "total_ms": round(g.total_s * 1000),
-        })
+        rows.append(ConversationCost(
+            earlier_turns_kept=len(writer.conversation.turns) - 1,
+            prompt_tokens=g.prompt_tokens,
+            first_token_ms=round((g.first_token_s or 0) * 1000),
+            total_ms=round(g.total_s * 1000),
+        ))
     return rows

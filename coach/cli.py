@@ -207,7 +207,7 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
     from coach.config import PipelineMode
 
     try:
-        chosen = tuple(PipelineMode.parse(m.strip()).name for m in modes.split(",") if m.strip())
+        chosen = tuple(PipelineMode.parse(m.strip()) for m in modes.split(",") if m.strip())
     except ValueError as e:
         raise click.ClickException(str(e)) from e
     report = run_bench(settings, corpus, limit=limit, plain=not no_plain, modes=chosen,

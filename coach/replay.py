@@ -8,12 +8,33 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from coach.audio import CHUNK_SAMPLES, chunks
+from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE, chunks
 from coach.config import Settings
 from coach.events import Event
 from coach.runtime import Models, build_pipeline
 
 EventSink = Callable[[Event], None]
+
+LEAD_SILENCE_S = 0.3
+TAIL_SILENCE_S = 1.5  # lets the endpointer see the turn end the way it would live
+
+
+def padded(audio: np.ndarray) -> np.ndarray:
+    """A clip with silence around it, as a partner's turn is heard live."""
+    lead, tail = np.zeros(int(LEAD_SILENCE_S * SAMPLE_RATE), np.float32), np.zeros(int(TAIL_SILENCE_S * SAMPLE_RATE), np.float32)
+    return np.concatenate([lead, audio, tail])
+
+
+def fresh_cache(models: Models) -> None:
+    """Leave the LLM's KV cache holding the system prompt only, as at the start of a live session: otherwise
+    a clip replayed in a second mode would find its own words already cached."""
+    from coach.hints import SUMMARY_EXAMPLES, SUMMARY_SYSTEM_PROMPT, Conversation, draft_grammar, summary_grammar
+
+    if getattr(models, "moves", None) is not None:  # the combined hint writer's prompt (see build_pipeline)
+        conversation, grammar = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES), summary_grammar()
+    else:
+        conversation, grammar = Conversation(), draft_grammar()
+    models.chat.chat(conversation.messages("(silence)"), grammar=grammar, max_tokens=1)
 
 
 def replay_fast(models: Models, settings: Settings, samples: np.ndarray) -> Iterator[Event]:

@@ -47,23 +47,31 @@ def test_lag_trend_is_the_fitted_change_over_the_run():
 
 
 def test_report_text_names_every_mode_ratio_and_lag():
-    stats = {"p50": 1000.0, "p95": 1200.0, "n": 3}
-    mode = {**{m: stats for m in bench.METRICS}, "rtf": {"p50": 0.4, "p95": 0.5, "n": 3}, "wer": 0.05, "hints": 3,
-            "hints_failed": 0, "hints_truncated": 0, "safety_hints": 0}
-    report = {
-        "corpus": "builtin", "models": {"stt": "whisper-base", "llm": "smollm2"}, "modes": {"turn": mode, "streaming": mode},
-        "ratios": {m: 1.0 for m in bench.METRICS}, "wer": {"turn": 0.05, "streaming": 0.05, "plain_whisper": None,
-                "streaming_minus_turn": {"points": -0.17, "ci95": [-1.33, 0.93], "clips_better": 35, "clips_worse": 30, "clips": 181}},
-        "peak_rss_mb": 700.0, "speedup_first_text": 1.0, "speedup_complete": 1.0,
-        "lag": {"minutes": 30, "turns": 96, "hints": 95, "lag_warnings": 0, "transcript_lag_start_s": 1.2,
-                "transcript_lag_end_s": 1.3, "transcript_lag_trend_s": 0.05, "hint_lag_start_s": 4.0,
-                "hint_lag_end_s": 4.2, "hint_lag_trend_s": None},
-    }
+    stats = bench.Spread(1000.0, 1200.0, 3)
+    mode = bench.ModeSummary({m: stats for m in bench.METRICS}, bench.Spread(0.4, 0.5, 3), wer=0.05, hints=3,
+                             hints_failed=0, hints_truncated=0, safety_hints=0)
+    lag = bench_load.LagResult(minutes=30, turns=96, transcripts=96, hints=95, transcript_lag_start_s=1.2,
+                               transcript_lag_end_s=1.3, hint_lag_start_s=4.0, hint_lag_end_s=4.2,
+                               transcript_lag_trend_s=0.05, hint_lag_trend_s=None, per_minute=[], lag_warnings=0,
+                               max_behind_s=0.0)
+    report = bench.BenchReport(
+        corpus="builtin", models={"stt": "whisper-base", "llm": "smollm2"}, clips=[],
+        modes={"turn": mode, "streaming": mode}, ratios={m: 1.0 for m in bench.METRICS},
+        wer={"turn": 0.05, "streaming": 0.05, "plain_whisper": None}, peak_rss_mb=700.0,
+        wer_streaming_minus_turn={"points": -0.17, "ci95": [-1.33, 0.93], "clips_better": 35, "clips_worse": 30,
+                                  "clips": 181},
+        speedup_first_text=1.0, speedup_complete=1.0, lag=lag,
+    )
     text = bench.format_report(report)
     for needle in ("first_text_ms", "complete_ms", "streaming/turn", "WER 5.0%", "first text x1.0",
                    "transcript 1.2 s in the first tenth -> 1.3 s in the last (trend +0.05 s)", "(trend - s)",
                    "WER streaming - turn: -0.17 points (95% interval -1.33 to +0.93"):
         assert needle in text, needle
+    saved = report.to_json()  # the JSON keeps the layout earlier runs were saved in
+    assert saved["modes"]["turn"]["first_text_ms"] == {"p50": 1000.0, "p95": 1200.0, "n": 3}
+    assert saved["modes"]["streaming"]["rtf"]["p50"] == 0.4 and saved["modes"]["turn"]["hints"] == 3
+    assert saved["wer"]["streaming_minus_turn"]["clips"] == 181 and saved["speedup_first_text"] == 1.0
+    assert saved["lag"]["hint_lag_end_s"] == 4.2 and "scaling" not in saved
 
 
 @pytest.mark.models
