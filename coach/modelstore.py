@@ -107,6 +107,84 @@ def status(models_dir: Path) -> list[dict]:
     return rows
 
 
+# Set in the coach's own process before any model library is imported: weights come from the models folder only
+# (huggingface_hub never fetches), and nothing reports home: onnxruntime's PyPI builds otherwise write a device id
+# under ~/.cache/Microsoft and send telemetry to mobile.events.data.microsoft.com.
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "ORT_DISABLE_TELEMETRY": "1"}
+
+
+def offline_environment() -> None:
+    os.environ.update(OFFLINE_ENV)
+
+
+# ---- verify at start-up -----------------------------------------------------------------------------------
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _write_record(folder: Path, record: dict) -> None:
+    """Best effort, atomically: a read-only models folder only means hashing again at the next start."""
+    tmp = folder / f"{MARKER}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(record, indent=1))
+        os.replace(tmp, folder / MARKER)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _reinstall_hint(models_dir: Path, model_id: str) -> str:
+    return f"remove {models_dir / model_id} and run scripts/setup_models.sh --model {model_id}"
+
+
+def verify(models_dir: Path, model_id: str) -> bool:
+    """Every file of an installed model is present, of the size the manifest gives, and has the sha256 it was
+    installed with (the manifest's, the pin of a first download, or the install record). A file is hashed again only
+    when its stat (size, mtime, ctime, inode, device) differs from the one stamped in the install record ("verified")
+    when it last matched: an untouched model costs a stat per file, a copied, touched or rewritten one is hashed in
+    full. Raises ModelsMissingError naming the file; returns whether anything had to be hashed."""
+    entry = load_manifest(models_dir)["models"][model_id]
+    folder = models_dir / model_id
+    try:
+        installed_record = json.loads((folder / MARKER).read_text())
+        record = installed_record["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelsMissingError(f"{folder / MARKER} is missing or unreadable: {_reinstall_hint(models_dir, model_id)}")
+    pins = _load_pins(models_dir).get(model_id, {})
+    stamp, fresh, hashed = installed_record.get("verified") or {}, {}, False
+    for f in entry["files"]:
+        name, path = f["name"], folder / f["name"]
+        expected = f["sha256"] or pins.get(name) or record.get(name)
+        if not expected:
+            raise ModelsMissingError(f"model file {path} has no checksum to verify: {_reinstall_hint(models_dir, model_id)}")
+        try:
+            key = _stat_key(path)
+        except OSError:
+            raise ModelsMissingError(f"model file {path} is missing: {_reinstall_hint(models_dir, model_id)}")
+        if f["size"] is not None and key[0] != f["size"]:
+            raise ModelsMissingError(f"model file {path} is {key[0]} bytes, expected {f['size']}: damaged; "
+                                     f"{_reinstall_hint(models_dir, model_id)}")
+        fresh[name] = {"stat": key, "sha256": expected}
+        if stamp.get(name) == fresh[name]:
+            continue
+        digest, hashed = sha256_file(path), True
+        if digest != expected:
+            raise ModelsMissingError(f"model file {path} fails its checksum (sha256 {digest[:12]}…, expected "
+                                     f"{expected[:12]}…): damaged or changed; {_reinstall_hint(models_dir, model_id)}")
+    if fresh != stamp:
+        _write_record(folder, {**installed_record, "verified": fresh})
+    return hashed
+
+
+def verify_all(models_dir: Path, model_ids: list[str]) -> tuple[float, list[str]]:
+    """verify() for each model: (seconds taken, the models whose files had to be hashed)."""
+    t0 = time.perf_counter()
+    hashed = [m for m in model_ids if verify(models_dir, m)]
+    return time.perf_counter() - t0, hashed
+
+
 # ---- install -----------------------------------------------------------------------------------------------
 
 
@@ -316,7 +394,10 @@ def install_model(models_dir: Path, model_id: str, *, from_dir: Path | None = No
         for f in entry["files"]:
             expected = f["sha256"] or pins.get(model_id, {}).get(f["name"])
             record[f["name"]] = _check(stage / f["name"], expected, f["size"], f"{model_id}/{f['name']}")
-        (stage / MARKER).write_text(json.dumps({"id": model_id, "sha256": record, "installed_at": time.time()}, indent=1))
+        # each file's stat as verified now (renaming the folder keeps them): a start then costs a stat per file
+        verified = {name: {"stat": _stat_key(stage / name), "sha256": digest} for name, digest in record.items()}
+        (stage / MARKER).write_text(json.dumps({"id": model_id, "sha256": record, "installed_at": time.time(),
+                                                "verified": verified}, indent=1))
         if any(f["sha256"] is None for f in entry["files"]) and model_id not in pins:
             pins[model_id] = record  # pinned on first download: later installs must match
             _pins_path(models_dir).write_text(json.dumps(pins, indent=1))

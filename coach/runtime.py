@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +38,10 @@ class Models:
 
     @classmethod
     def load(cls, settings: Settings) -> "Models":
-        os.environ["HF_HUB_OFFLINE"] = "1"  # models come from models/ only: never a download at run time
+        modelstore.offline_environment()  # models come from models/ only: no download, no telemetry
         t0 = time.perf_counter()
         d = settings.models_dir
+        verify_models(settings)
         vad_path = modelstore.model_file(d, "vad", None, ".onnx")
         stt_id, transcriber = load_transcriber(settings)
         llm_id, _ = modelstore.resolve(d, "llm", settings.llm_model)
@@ -71,7 +71,20 @@ class Models:
         self.safety.assess("warm up the safety check")
 
 
+def verify_models(settings: Settings) -> None:
+    """Before anything loads: every file of every model to be used is there and matches its checksum, so a missing
+    or damaged file stops the start in seconds, naming the file, instead of a library failing later or fetching a
+    replacement from a hub."""
+    modelstore.offline_environment()
+    d = settings.models_dir
+    ids = [modelstore.resolve(d, "vad")[0], modelstore.resolve(d, "stt", settings.stt_model)[0],
+           modelstore.resolve(d, "llm", settings.llm_model)[0], modelstore.resolve(d, "embed")[0]]
+    took, hashed = modelstore.verify_all(d, ids)
+    log.info("models verified in %.2f s (hashed: %s)", took, ", ".join(hashed) or "none, all unchanged since verified")
+
+
 def load_transcriber(settings: Settings) -> tuple[str, WhisperTranscriber]:
+    modelstore.offline_environment()  # a local folder only: faster-whisper must never fetch a model
     stt_id, stt_dir = modelstore.resolve(settings.models_dir, "stt", settings.stt_model)
     return stt_id, WhisperTranscriber(stt_dir, language=settings.stt_language, beam_size=settings.stt_beam_size,
                                       hypotheses=settings.stt_hypotheses,
@@ -91,6 +104,7 @@ def load_chat(settings: Settings, gguf: Path) -> LlamaChatModel:
 
 def load_embedder(settings: Settings) -> tuple[str, OnnxEmbedder]:
     """The sentence embedder: the safety check by meaning needs it, so a missing one is an error, not a skip."""
+    modelstore.offline_environment()  # before onnxruntime is imported: no device id file, no telemetry
     embed_id, folder = modelstore.resolve(settings.models_dir, "embed")
     return embed_id, OnnxEmbedder(folder)
 
