@@ -25,6 +25,20 @@ class Keys:
     api_secret: str
 
 
+def private_state_dir(state_dir: Path) -> Path:
+    """The state folder, made (or made again) private: the folder and any folder in it 0700, every file 0600. One
+    left by an older version or made by hand (0755, a key file 0644) is tightened, not trusted. Symbolic links are
+    left alone (chmod would follow them out of the folder)."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(state_dir, 0o700)
+    for root, dirs, files in os.walk(state_dir):
+        for name in dirs + files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    return state_dir
+
+
 def ensure_keys(state_dir: Path) -> Keys:
     """An API key and a strong secret (32 random bytes), generated at first run into a file only the user can read.
     Never a well-known development key."""
@@ -35,7 +49,7 @@ def ensure_keys(state_dir: Path) -> Keys:
         key, _, secret = path.read_text().strip().partition(":")
         if key and len(secret.strip()) >= 32:
             return Keys(key.strip(), secret.strip())
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_state_dir(state_dir)
     keys = Keys("NBP" + secrets.token_hex(6).upper(), secrets.token_urlsafe(32))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -52,6 +66,7 @@ def render_config(settings: Settings, node_ip: str) -> Path:
     text = text.replace("tcp_port: 7881", f"tcp_port: {settings.livekit_tcp_port}")
     out = settings.state_dir / "livekit.runtime.yaml"
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode applies only to a new file
     with os.fdopen(fd, "w") as f:
         f.write(text)
     return out
@@ -127,6 +142,26 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+LOG_MAX_BYTES = 1 << 20  # livekit-server.log is rotated past 1 MB (about 15 sessions at its info level)
+
+
+def bound_log(path: Path, max_bytes: int = LOG_MAX_BYTES) -> bool:
+    """Past `max_bytes`, the log moves to `<name>.1` (replacing the older one, 0600) and starts again empty: at most
+    twice `max_bytes` on disk however long coach serve runs. The writer must hold it with O_APPEND. True if rotated."""
+    try:
+        if path.stat().st_size <= max_bytes:
+            return False
+        old = path.with_name(path.name + ".1")
+        fd = os.open(old, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out)
+        os.truncate(path, 0)  # lines written between the copy and here are lost: a few, at most
+        return True
+    except OSError:
+        return False
+
+
 class LiveKitProcess:
     """livekit-server as our child: stopped with us, and killed by the kernel if we are killed.
     Start it from the main thread: the parent-death signal fires when the thread that started it ends."""
@@ -135,10 +170,11 @@ class LiveKitProcess:
         """The log holds identities and addresses: readable only by the user, and started afresh at each launch
         (one run's worth, not a history of every session); a restart within a run appends to it."""
         self.binary, self.config, self.log_path = binary, config, log_path
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh_log else os.O_APPEND)
+        # O_APPEND: livekit-server's writes always land at the end, so bound_log can empty the file under it
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if fresh_log else 0)
         fd = os.open(log_path, flags, 0o600)
         os.fchmod(fd, 0o600)  # a log left by an older version may be 0644
-        self._log = os.fdopen(fd, "ab" if not fresh_log else "wb")
+        self._log = os.fdopen(fd, "ab")
         self.proc = subprocess.Popen(
             [str(binary), "--config", str(config)],
             stdout=self._log,
@@ -146,6 +182,9 @@ class LiveKitProcess:
             preexec_fn=_die_with_parent,
             env=server_environment(),
         )
+
+    def bound_log(self, max_bytes: int = LOG_MAX_BYTES) -> bool:
+        return bound_log(self.log_path, max_bytes)
 
     def exited(self) -> int | None:
         """The exit code if it has stopped, else None."""

@@ -43,6 +43,7 @@ async def _keep_livekit_running(child: _Child, port: int) -> None:
     of live sessions. The coach and both pages join again by themselves."""
     while True:
         await asyncio.sleep(0.5)
+        child.process.bound_log()  # its log stays under 2 MB however long we run
         code = child.process.exited()
         if code is None:
             continue
@@ -61,13 +62,15 @@ async def _keep_livekit_running(child: _Child, port: int) -> None:
 
 async def _serve(settings: Settings, lan_ip: str) -> None:
     from coach.room import CoachRoomManager
-    from coach.runtime import Models
+    from coach.runtime import Models, verify_models
     from server.app import create_app
     from server.connections import ConnectionGuard, listen, runner_options
     from server.lifecycle import restore_rooms
     from server.tls import ensure_certificate, fingerprint, ssl_context
     from server.tokens import LiveKitKeys
 
+    verify_models(settings)  # a missing or damaged model file stops us here, before livekit-server starts
+    lk.private_state_dir(settings.state_dir)  # before anything is written there: 0700, its files 0600
     livekit_http, keys = _livekit_target(settings)
     child = _Child(None)
     parsed = urlparse(livekit_http)

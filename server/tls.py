@@ -14,6 +14,7 @@ CERT_DAYS = 825  # the longest validity browsers accept for a leaf certificate
 
 def _write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode applies only to a new file: one left 0644 is tightened
     with os.fdopen(fd, "wb") as f:
         f.write(data)
 
