@@ -224,6 +224,7 @@ class Conversation:
     turns: list[str] = field(default_factory=list)
     system: str = SYSTEM_PROMPT
     examples: tuple[tuple[str, str], ...] = ((EXAMPLE_USER, EXAMPLE_ASSISTANT),)  # (user, assistant) pairs
+    memory_turns: int | None = None  # earlier turns kept at most (None: as many as the budget allows)
 
     def messages(self, partner_text: str) -> list[dict]:
         msgs = [{"role": "system", "content": self.system}]
@@ -242,6 +243,9 @@ class Conversation:
 
         def total(text: str) -> int:
             return sum(count_tokens(m["content"]) + 8 for m in self.messages(text))
+
+        if self.memory_turns is not None:
+            self.turns = self.turns[len(self.turns) - self.memory_turns :] if self.memory_turns else []
 
         while self.turns and total(partner_text) > budget:
             self.turns = self.turns[len(self.turns) // 2 :] if len(self.turns) > 1 else []
@@ -378,7 +382,11 @@ class HintWriter:
         else:
             self.reply_prefix = SUMMARY_PREFIX if prefill_opening else ""
             self._grammar = summary_grammar(self.reply_prefix)
-            self.conversation = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES)
+            # The summary reflects this turn only: earlier turns in the prompt made no summary better and every
+            # hint slower as a session went on. 143 hints on voiced counseling-dev turns, all earlier turns vs none:
+            # grounding 0.515 vs 0.518 (cosine), 0.665 vs 0.678 (shared words), summaries rebuilt 43% vs 29%, LLM
+            # 1.16 s vs 0.87 s a hint; and without them the prompt is the same fixed, cached head every time.
+            self.conversation = Conversation(system=SUMMARY_SYSTEM_PROMPT, examples=SUMMARY_EXAMPLES, memory_turns=0)
         self.move_state = MoveState()
         self.summaries: list[str] = []  # this session's, to never say the same sentence twice
         self.hints_written = 0

@@ -236,6 +236,16 @@ def test_conversation_fit_forgets_oldest_turns():
     assert not any(t.startswith("turn 0") for t in conv.turns)
 
 
+def test_a_memory_of_n_turns_keeps_the_newest_n_and_none_means_none():
+    chat = FakeChat()
+    two = Conversation([f"turn {i}" for i in range(5)], memory_turns=2)
+    two.fit(chat.count_tokens, 10_000)
+    assert two.turns == ["turn 3", "turn 4"]
+    none = Conversation([f"turn {i}" for i in range(5)], memory_turns=0)
+    none.fit(chat.count_tokens, 10_000)
+    assert none.turns == [] and len(none.messages("now")) == len(Conversation().messages("now"))
+
+
 def test_prompt_plus_output_fits_the_context():
     chat = FakeChat()
     history = [f"turn {i} " + "word " * 40 for i in range(6)]
