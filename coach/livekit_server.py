@@ -142,7 +142,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-LOG_MAX_BYTES = 1 << 20  # livekit-server.log is rotated past 1 MB (about 15 sessions at its info level)
+LOG_MAX_BYTES = 1 << 20  # livekit-server.log is rotated past 1 MB (warn level: a few lines a session)
 
 
 def bound_log(path: Path, max_bytes: int = LOG_MAX_BYTES) -> bool:
