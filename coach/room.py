@@ -15,6 +15,7 @@ import numpy as np
 from coach.config import Settings
 from coach.events import CoachBehind, Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
 from coach.history import SessionHistory
+from coach.outbox import Outbox
 from coach.parts import PartsMap
 from coach.tasks import TaskSet
 
@@ -104,6 +105,8 @@ class CoachParticipant:
         self.session = session
         self._new_room, self._live, self._credentials, self._audio_frames = new_room, live, credentials, audio_frames
         live.on_event = self._deliver
+        # Sends run on their own task: the pipeline never waits for the network, and a hint's stale partials merge.
+        self._outbox = Outbox(self._send, TOPIC_HINT)
         self._room = None
         self._tasks = TaskSet(f"session {session.id}")
         self._audio_task: asyncio.Task | None = None
@@ -159,6 +162,8 @@ class CoachParticipant:
         self._stop_audio()
         await self._tasks.aclose()
         await self._live.aclose()
+        await self._outbox.flush(1.0)  # the last words and hint still reach the facilitator
+        await self._outbox.aclose()
         room, self._room = self._room, None
         if room is not None:
             try:
@@ -266,7 +271,7 @@ class CoachParticipant:
 
     async def _send_history(self) -> None:
         if self.history:
-            await self._send(TOPIC_HISTORY, self.history.snapshot())
+            self._outbox.put(TOPIC_HISTORY, self.history.snapshot())
 
     async def _deliver(self, ev: Event) -> None:
         history = self.history
@@ -274,12 +279,12 @@ class CoachParticipant:
             line = {"turn_id": ev.turn_id, "text": ev.text, "t_start": round(ev.t_start, 2), "t_end": round(ev.t_end, 2)}
             if history is not None:
                 history.transcript(line)
-            await self._send(TOPIC_TRANSCRIPT, line)
+            self._outbox.put(TOPIC_TRANSCRIPT, line)
             if self._parts is not None and self._parts.update(ev.turn_id, ev.text):
                 parts = {"turn_id": ev.turn_id, "parts": self._parts.snapshot()}
                 if history is not None:
                     history.parts(parts)
-                await self._send(TOPIC_PARTS, parts)
+                self._outbox.put(TOPIC_PARTS, parts)
         elif isinstance(ev, SafetyAlert):
             await self._send_hint(alert_payload(ev))
         elif isinstance(ev, HintStarted):
@@ -301,7 +306,7 @@ class CoachParticipant:
     async def _send_hint(self, payload: dict) -> None:
         if self.history is not None:
             self.history.hint(payload)
-        await self._send(TOPIC_HINT, payload)
+        self._outbox.put(TOPIC_HINT, payload)
 
     def _idle_state(self, listening: bool | None = None) -> str:
         if self.paused:

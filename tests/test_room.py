@@ -82,7 +82,9 @@ async def test_everything_goes_to_the_facilitator_only_and_pause_reaches_the_pip
     await live.emit(HintStarted(1, (1,), 3.5))
     assert rooms[0].attributes["coach_state"] == "thinking"
     await live.emit(HintPartial(1, {"summary": "It sounds"}, 3.6))
+    await settle()  # sends go out on the outbox's own task (a partial still waiting would give way to the final)
     await live.emit(hint_ready())
+    await settle()
     assert rooms[0].topics() == ["coach.transcript", "coach.parts", "coach.hint", "coach.hint"]
     assert all(dest == [FACILITATOR] for _, dest, _ in rooms[0].sent)
     await live.emit(CoachBehind(7.4, 20.0))
@@ -125,6 +127,7 @@ async def test_a_reloaded_facilitator_page_gets_the_whole_session_again():
         await live.emit(Transcript(turn, f"Line {turn} about my inner critic.", turn, turn + 1, turn + 1.2, 0.2))
     await live.emit(HintPartial(1, {"summary": "It sounds"}, 3.6))
     await live.emit(hint_ready(1, 3))
+    await settle()
     room.sent.clear()
     room.join(FACILITATOR)  # the page reloaded: the facilitator joins again
     await settle()
@@ -204,6 +207,7 @@ async def test_a_failure_in_one_sessions_coach_is_logged_and_the_other_session_g
         "the failing task's exception must be logged, not lost"
     assert len(lives["b"].fed) == 1
     await lives["b"].emit(hint_ready())
+    await settle()
     assert made["b"][0].topics() == ["coach.hint"]
     await manager.aclose()
     assert lives["a"].closed and lives["b"].closed
