@@ -416,7 +416,8 @@ class HintWriter:
         plan = None
         if self.moves is not None:
             plan = self.moves.plan(partner_text, self.move_state)
-            if on_fields is not None and not _risky(partner_text, verdict):
+            # Shown early only if this turn cannot become a safety hint, whatever the LLM says of it.
+            if on_fields is not None and not safety.is_safety(partner_text, model_says_safety=True, verdict=verdict):
                 on_fields({"suggestion": plan.suggestion, "follow_ups": list(plan.follow_ups)})
         heard = self.conversation.fit(self.model.count_tokens, self._budget, partner_text)
         gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
@@ -452,10 +453,6 @@ class HintWriter:
         if hint.priority != "safety":  # a safety hint shows the safety words: the move's stay unused
             record(self.move_state, plan)
         return HintResult(hint, gen, plan.move, tuple(problems))
-
-
-def _risky(text: str, verdict: safety.SafetyVerdict | None) -> bool:
-    return bool(verdict and verdict.risk) or safety.clear_risk(text) or safety.possible_risk(text)
 
 
 @dataclass

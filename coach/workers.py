@@ -117,7 +117,8 @@ class ThreadWorker:
         self._ids = itertools.count(1)
         self._updates: queue.SimpleQueue[Update] = queue.SimpleQueue()
         self._cancelled: set[int] = set()
-        self._finished: set[int] = set()  # timed out or dropped: no more updates from these
+        self._expired: set[int] = set()  # timed out and still running: their late updates are dropped
+        self._running: int | None = None
         self._ready: deque[Update] = deque()
         self._queued: deque[tuple[int, JobFn]] = deque()
         self._wake = threading.Condition()
@@ -127,10 +128,13 @@ class ThreadWorker:
 
     def _put(self, job: int, kind: str, value: Any) -> None:
         with self._wake:
-            if job in self._finished:
+            if job in self._expired:
+                if kind != "partial":  # its late end: nothing more comes from it
+                    self._expired.discard(job)
                 return
-            if kind != "partial":
-                self._finished.add(job)
+        self._send(job, kind, value)
+
+    def _send(self, job: int, kind: str, value: Any) -> None:
         self._updates.put(Update(self._clock(), next(_seq), job, kind, value))
         self._notify()
 
@@ -154,22 +158,30 @@ class ThreadWorker:
                 if self._closing:
                     return
                 job, fn = self._queued.popleft()
-            if job in self._cancelled:
-                continue
+                if job in self._cancelled:
+                    self._cancelled.discard(job)
+                    continue
+                self._running = job
             timer = threading.Timer(self.timeout_s, self._expire, (job,))
             timer.daemon = True
             timer.start()
             try:
-                result = fn(lambda v: self._put(job, "partial", v), lambda: self._closing or job in self._cancelled)
-                self._put(job, "done", result)
+                kind, value = "done", fn(lambda v: self._put(job, "partial", v), lambda: self._closing or job in self._cancelled)
             except Exception as e:
-                self._put(job, "error", e)
-            finally:
-                timer.cancel()
+                kind, value = "error", e
+            timer.cancel()
+            with self._wake:  # from here a timer that fires late finds no job to expire
+                self._running = None
+                self._cancelled.discard(job)
+            self._put(job, kind, value)
 
     def _expire(self, job: int) -> None:
-        self._cancelled.add(job)  # a model that checks between steps stops now
-        self._put(job, "error", JobTimedOut(f"{self.name}: no result after {self.timeout_s:.0f} s"))
+        with self._wake:
+            if self._running != job:
+                return
+            self._cancelled.add(job)  # a model that checks between steps stops now
+            self._expired.add(job)  # before the error goes out: the job's own end may come any moment
+        self._send(job, "error", JobTimedOut(f"{self.name}: no result after {self.timeout_s:.0f} s"))
 
     def cancel(self, job: int, t: float | None = None) -> None:
         self._cancelled.add(job)  # the job sees it through its `cancelled()` callback
