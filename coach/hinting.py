@@ -159,7 +159,9 @@ class Hinting:
     def _release(self, t: float) -> list[Event]:
         hint = self._hint
         hint.held, hint.t_release = False, t
-        events: list[Event] = [HintStarted(hint.hint_id, hint.turn_ids, t)]
+        # judged by when the job was handed to the model, as for a hint started on a sure transcript
+        events: list[Event] = [*self._behind(hint.t_started - hint.t_speech_end, t),
+                               HintStarted(hint.hint_id, hint.turn_ids, t)]
         buffered, hint.buffer = hint.buffer, []
         for u in buffered:
             events += self.on_update(u)

@@ -402,6 +402,7 @@ async def test_room_sends_the_parts_map_to_the_facilitator_only(coach, caplog):
     said = ["We had a long day.", "My inner critic kept at me all day.", "It says I'm lazy."]
     for turn_id, text in enumerate(said, start=1):
         await coach._deliver(Transcript(turn_id, text, turn_id * 5.0, turn_id * 5.0 + 3, turn_id * 5.0 + 3.5, 0.3))
+    await coach._outbox.flush()  # messages go out through the coach's own sending task
     room = coach._room
     topics = [topic for topic, _, _ in room.sent]
     assert topics == ["coach.transcript", "coach.transcript", "coach.parts", "coach.transcript", "coach.parts"]
@@ -417,4 +418,5 @@ async def test_room_sends_the_parts_map_to_the_facilitator_only(coach, caplog):
     assert coach._parts is None  # the session's map is gone
     room.sent.clear()
     await coach._deliver(Transcript(4, "My inner critic again.", 30.0, 32.0, 32.5, 0.3))
+    await asyncio.sleep(0.05)
     assert room.sent == []  # the session is over: nothing more goes out

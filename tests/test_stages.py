@@ -5,6 +5,7 @@ import pytest
 
 from coach.config import PipelineMode
 from coach.events import (
+    CoachBehind,
     HintPartial,
     HintReady,
     HintStarted,
@@ -99,3 +100,12 @@ def test_a_retraction_calls_the_held_hint_off_and_gives_the_earlier_turns_back()
     events += drain(worker, stage)
     (ready,) = [e for e in events if isinstance(e, HintReady)]
     assert ready.turn_ids == (1, 2) and chat.calls[-1].partner_message.count("stuck") == 1
+
+
+def test_a_held_hint_that_started_late_says_the_coach_is_behind_when_it_is_shown():
+    stage, worker, chat = hinting()
+    stage.on_event(SpeechEnded(1, 0.5, 2.0, 2.6))
+    assert stage.on_event(TentativeTranscript(1, TEXT, 2.0, 7.0)) == []  # started 5 s after the speech: held
+    shown = stage.on_event(Transcript(1, TEXT, 0.5, 2.0, 7.1, 0.1))
+    assert isinstance(shown[0], CoachBehind) and shown[0].lag_s == pytest.approx(5.0)
+    assert isinstance(shown[1], HintStarted)
