@@ -94,7 +94,7 @@ def evaluate(check: SafetyCheck, rows: list[LabelledUtterance], heard: list[str]
         "phrase_list": score(outcomes, "phrase"),
         "list_and_meaning": score(outcomes, "meaning"),
         "latency_ms": percentiles(o.ms for o in outcomes),
-        "by_source": {src: sum(o.meaning and o.source == src for o in outcomes) for src in ("phrase", "alternative", "meaning")},
+        "by_source": {src: sum(o.meaning and o.source == src for o in outcomes) for src in ("phrase", "alternative", "meaning", "alternative meaning")},
         "misses": [{"category": o.row.category, "heard": o.heard} for o in outcomes if o.row.label == "risk" and not o.meaning],
         "false_alarms": [{"category": o.row.category, "heard": o.heard, "by": o.source}
                          for o in outcomes if o.row.label == "safe" and o.meaning],

@@ -256,11 +256,17 @@ def segments(text: str) -> list[str]:
     return (out[: MAX_SEGMENTS - 1] + [whole]) if whole not in out else out[:MAX_SEGMENTS]
 
 
+def _meaning_parts(text: str) -> list[str]:
+    """The clauses the meaning check reads. A clause the partner denies ("I would never hurt myself") is left out, and
+    so is a turn that tells of a danger as over (finished_past): embeddings barely see a "never" or a "years ago"."""
+    return [] if finished_past(text) else [p for p in segments(text) if not denied_risk(p)]
+
+
 @dataclass(frozen=True)
 class SafetyVerdict:
     risk: bool
     category: str | None = None  # the kind of risk (safety_exemplars.RISK's keys), or None
-    source: str = ""  # "phrase" or "meaning"
+    source: str = ""  # "phrase", "alternative" (a phrase in another reading), "meaning" or "alternative meaning"
     score: float = 0.0  # risk similarity minus look-alike similarity, for the clause that decided
     seconds: float = 0.0
 
@@ -278,6 +284,12 @@ class MeaningConfig:
     top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
     min_similarity: float = 0.45  # a clause must be at least this close to risk exemplars
     margin: float = 0.03  # ...and closer to risk than to the look-alikes by this much
+    # Whisper's other readings hold the right words where its best one garbled them ("my axe" for "my ex", "there
+    # may be cries" for "the baby cries"), but also look-alikes of safe turns: a clause only they contain must clear a
+    # wider margin. 2026-12-03, tests/data/safety_eval.jsonl through Whisper: recall 90.7% -> 94.0% and false alarms
+    # 3.7% -> 4.5% at +0.08; at +0.02 94.7% but 7.5%; every reading at the plain margin 94.7% but 11.2%.
+    alternative_margin: float = 0.08
+    max_alternative_segments: int = 12  # clauses of the other readings not in the best one, read in the same batch
 
 
 CACHE_PREFIX = ".safety-exemplars-"
@@ -369,8 +381,8 @@ class SafetyCheck:
 
     def assess(self, text: str, alternatives: Sequence[str] = ()) -> SafetyVerdict:
         """`alternatives`: Whisper's other readings of the same words. A clear statement in any of them counts (a
-        misheard "he slaps me" reads "he saps me" at best); the meaning check reads only the transcript, where
-        look-alike readings would raise false alarms."""
+        misheard "he slaps me" reads "he saps me" at best); by meaning, a clause found only in another reading must be
+        closer to risk by MeaningConfig.alternative_margin, as look-alike readings of safe turns are common."""
         t0 = time.perf_counter()
         if not text.strip():
             return NO_RISK
@@ -381,29 +393,42 @@ class SafetyCheck:
             return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0)
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
-        score, category = self.meaning_score(text)
-        risk = score >= self.config.margin
-        return SafetyVerdict(risk, category if risk else None, "meaning" if risk else "", score, time.perf_counter() - t0)
+        best = _meaning_parts(text)
+        others = list(dict.fromkeys(p for alt in alternatives for p in _meaning_parts(alt) if p not in best))
+        others = others[: self.config.max_alternative_segments]
+        scores, cats = self._scores(best + others)
+        if len(best) and scores[: len(best)].max() >= self.config.margin:
+            i = int(np.argmax(scores[: len(best)]))
+            return SafetyVerdict(True, cats[i], "meaning", float(scores[i]), time.perf_counter() - t0)
+        if others and scores[len(best) :].max() >= self.config.margin + self.config.alternative_margin:
+            i = len(best) + int(np.argmax(scores[len(best) :]))
+            return SafetyVerdict(True, cats[i], "alternative meaning", float(scores[i]), time.perf_counter() - t0)
+        top = float(scores.max()) if len(scores) else -1.0
+        return SafetyVerdict(False, score=top, seconds=time.perf_counter() - t0)
 
     def phrase_only(self, text: str) -> bool:
         """The reviewed list alone (the check before meaning was added), for comparison."""
         return clear_risk(text)
 
     def meaning_score(self, text: str) -> tuple[float, str | None]:
-        """The best (risk minus look-alike) similarity over the turn's segments, and that segment's risk kind.
-        A clause the partner denies ("I would never hurt myself") is left out, and so is a turn that tells of a danger
-        as over (finished_past): embeddings barely see a "never" or a "years ago"."""
-        parts = [] if finished_past(text) else [p for p in segments(text) if not denied_risk(p)]
-        if not parts or self._embedder is None:
+        """The best (risk minus look-alike) similarity over the turn's segments, and that segment's risk kind."""
+        scores, cats = self._scores(_meaning_parts(text))
+        if not len(scores):
             return -1.0, None
+        best = int(np.argmax(scores))
+        return float(scores[best]), cats[best]
+
+    def _scores(self, parts: list[str]) -> tuple[np.ndarray, list[str | None]]:
+        """Each clause's (risk minus look-alike) similarity, -1 where it is not near any risk, and its risk kind."""
+        if not parts or self._embedder is None:
+            return np.zeros(0), []
         emb = self._embedder.embed(parts)
         k = self.config.top_k
         risk_sims, safe_sims = emb @ self._risk.T, emb @ self._safe.T
         risk_top = np.sort(risk_sims, axis=1)[:, -k:].mean(axis=1)
         safe_top = np.sort(safe_sims, axis=1)[:, -k:].mean(axis=1)
-        score = np.where(risk_top >= self.config.min_similarity, risk_top - safe_top, -1.0)
-        best = int(np.argmax(score))
-        return float(score[best]), self._risk_cats[int(np.argmax(risk_sims[best]))]
+        scores = np.where(risk_top >= self.config.min_similarity, risk_top - safe_top, -1.0)
+        return scores, [self._risk_cats[int(j)] for j in np.argmax(risk_sims, axis=1)]
 
     def _category(self, text: str) -> str | None:
         """The kind of risk a clear phrase names: from the clauses that hold the phrase only (one or two, not the twelve

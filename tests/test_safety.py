@@ -251,9 +251,22 @@ def test_a_clear_statement_in_another_reading_of_the_words_counts(check):
     # Whisper heard "saps"; its beam's second reading has the word that was said.
     verdict = check.assess("My mum still saps me across the face.", ["My mum still slaps me across the face."])
     assert verdict.risk and verdict.source == "alternative"
-    # Other readings never bring the meaning check's look-alikes in: only a clear phrase in them counts.
     calm = check.assess("I had a calm walk by the river today.", ["I had a calm walk by the river to day."])
     assert not calm.risk
+
+
+def test_a_meaning_only_another_reading_holds_must_clear_a_wider_margin(check):
+    from dataclasses import replace
+
+    garbled, heard_right = "I've started writing lettuce to everyone I love.", "I've started writing letters to everyone I love."
+    plain = check.meaning_score(heard_right)[0]
+    assert not check.assess(garbled).risk and plain >= check.config.margin  # the premise
+    verdict = check.assess(garbled, [heard_right])
+    assert verdict.risk == (plain >= check.config.margin + check.config.alternative_margin)
+    assert verdict.risk and verdict.source == "alternative meaning"
+    strict = type(check).__new__(type(check))
+    strict.__dict__.update(check.__dict__, config=replace(check.config, alternative_margin=1.0))
+    assert not strict.assess(garbled, [heard_right]).risk  # the same reading, held to a margin nothing clears
 
 
 @pytest.mark.parametrize("text", [
