@@ -289,7 +289,9 @@ class MeaningConfig:
     # wider margin. 2026-12-03, tests/data/safety_eval.jsonl through Whisper: recall 90.7% -> 94.0% and false alarms
     # 3.7% -> 4.5% at +0.08; at +0.02 94.7% but 7.5%; every reading at the plain margin 94.7% but 11.2%.
     alternative_margin: float = 0.08
-    max_alternative_segments: int = 12  # clauses of the other readings not in the best one, read in the same batch
+    # Sentences of the other readings not in the best one, read in the same batch. 2: the same recall as 12 on that
+    # set, decision p95 24 ms instead of 36 ms (the best reading alone: 18 ms).
+    max_alternative_segments: int = 2
 
 
 CACHE_PREFIX = ".safety-exemplars-"
@@ -394,7 +396,10 @@ class SafetyCheck:
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         best = _meaning_parts(text)
-        others = list(dict.fromkeys(p for alt in alternatives for p in _meaning_parts(alt) if p not in best))
+        # of the other readings, their sentences only: a whole-turn clause is the costliest to embed and says again
+        # what the sentences say
+        others = list(dict.fromkeys(p for alt in alternatives for p in _meaning_parts(alt)[:-1] or _meaning_parts(alt)
+                                    if p not in best))
         others = others[: self.config.max_alternative_segments]
         scores, cats = self._scores(best + others)
         if len(best) and scores[: len(best)].max() >= self.config.margin:
