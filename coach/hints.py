@@ -10,6 +10,7 @@ from typing import Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from coach import safety
+from coach.config import default
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
 from coach.move_choice import MoveChooser, MovePlan, MoveState, record
@@ -294,7 +295,7 @@ def _finish(text: str, openings: tuple[str, ...], tail_max: int) -> str:
     return tidy(text) if _hit_cap(text, openings, tail_max) else " ".join(text.split())
 
 
-def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = 3,
+def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = default("reminder_hints"),
              verdict: safety.SafetyVerdict | None = None) -> Hint:
     """Apply the safety rule and the reminder policy to what the model wrote."""
     is_safety = safety.is_safety(partner_text, draft.priority == "safety", verdict)
@@ -369,7 +370,8 @@ class HintWriter:
     and follow-ups come from the IFS move chosen for this turn (coach/move_choice.py). Without it, the LLM writes
     the whole hint, as before."""
 
-    def __init__(self, model: ChatModel, *, context_tokens: int = 4096, reminder_hints: int = 3,
+    def __init__(self, model: ChatModel, *, context_tokens: int = default("llm_context"),
+                 reminder_hints: int = default("reminder_hints"),
                  prefill_opening: bool = True, moves: MoveChooser | None = None):
         self.model = model
         self.moves = moves
@@ -459,7 +461,7 @@ class HintWriter:
 class PendingTurns:
     """Turns heard since the last hint started. Pure logic, no clock of its own."""
 
-    min_words: int = 5
+    min_words: int = default("hint_min_words")
     turns: list[tuple[int, str, float]] = field(default_factory=list)  # (turn id, text, end of speech)
 
     def add(self, turn_id: int, text: str, t_end: float) -> None:

@@ -13,6 +13,8 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
+from coach.config import default
+
 try:
     import llama_cpp
 except ImportError:  # the fakes in the unit tests need none of it
@@ -54,7 +56,7 @@ class ChatModel(Protocol):
 class LlamaChatModel:
     """One llama.cpp context. Never call it from two threads at once: the LLM worker thread owns it."""
 
-    def __init__(self, gguf_path: Path, *, n_ctx: int = 4096, threads: int = 2,
+    def __init__(self, gguf_path: Path, *, n_ctx: int = default("llm_context"), threads: int = 2,
                  threads_now: Callable[[], int] | None = None):
         """`threads_now`, if given, picks the threads before each call (fewer while the machine is busy)."""
         from llama_cpp import Llama

@@ -51,6 +51,9 @@ _TIER1 = [
     r"(?:sav|stockpil|hoard|collect)(?:e|ed|es|ing)? (?:up )?(?:my |some |all my |all the |the )?(?:[\w-]+'s )?(?:pills|tablets|meds|medication|painkillers?|sleeping pills)",
     r"(?:iron|lighter|cigarette|blade|razor|knife)\b[^.;!?]{0,40}\b(?:my|skin|wrists?|arms?|legs?)\b[^.;!?]{0,20}\bon purpose",
     r"(?:goodbye|suicide) (?:note|letter)s?",
+    # a veiled goodbye: thanks for everything, said as a farewell
+    r"thank(?:s|ed|ing)? (?:\w+ ){0,4}for everything\b[^.;!?]{0,60}\b(?:sounded|felt|was|seemed) (?:so |really )?final",
+    r"thank(?:s|ed|ing)? (?:\w+ ){0,4}for everything\b[^.;!?]{0,40}\bin case (?:i|something|anything)",
     r"(?:he|she|they|my [\w-]+(?: [\w-]+)?) (?:hits?|hit|beats?|beat|chokes?|choked|kicks?|kicked|hurts?|hurt) me(?! up\b)",
     r"(?:grabbed|choked|strangled) me",
     r"by the throat",
@@ -98,6 +101,14 @@ _TIER1 += [
     r"(?:carry|carries|carrying) (?:a|my) (?:knife|gun|blade|weapon)",
     r"put (?:him|her|them) in the ground",
     r"(?:gets?|got|getting) (?:you know, )?physical",
+    # stalking and unwanted touching: the act, whoever it is said of (speech to text often mishears who)
+    r"(?:been|keeps?|kept|started|is|was|were|are) (?:\w+ )?following me (?:home|to (?:work|school|my \w+)|"
+    r"from (?:the|my) \w+)(?! on\b)",
+    r"(?:turns?|turning|turned|shows?|showing|showed|waits?|waiting|waited) up (?:again )?(?:outside|at) my (?:work|house|flat|"
+    r"door|place|school|job|parents'?)\b[^.;!?]{0,60}\b(?:knows? where i live|won'?t leave|every (?:day|night))",
+    r"(?:knows?|found out) where i live now",
+    r"cornered me\b[^.;!?]{0,60}\b(?:hands on me|touched me|grabbed|kissed me|wouldn'?t let me)",
+    r"(?:put|puts|putting) (?:his|her|their) hands on me\b[^.;!?]{0,40}\b(?:froze|couldn'?t move|wouldn'?t stop|didn'?t want)",
     # threats
     r"(?:said|says|told me|texted|messaged|swore|warned|screamed|yelled|threatened)(?: that)?(?: if [^.;!?]{0,60})?,? "
     r"(?:he|she|they)(?:'ll|'d| will| would| is going to|'s going to| are going to|'re going to) (?:\w+ )?"
@@ -115,6 +126,12 @@ _TIER1 += [
     r"strangling|smother|smothering|killing|kill(?! off| time| the (?:mood|vibe|part|critic)))(?! (?:off|time|myself|the (?:mood|vibe)))"
     r" (?:him|her|them|my (?!inner|critic|part)\w+|his|the (?:guy|man|woman|baby|kids?))",
     r"(?:i'?ll|i will|i'?m going to|i am going to|i'?d) (?:\w+ )?(?:hurt|stab|poison|shoot|smother) (?:him|her|them|my \w+|the \w+)",
+    # a car as the weapon: nothing but a person is run over in a fantasy
+    r"(?:fantasi[sz](?:e|es|ed|ing)|dream(?:s|ed|ing)?) (?:about|of) (?:running|driving|mowing) "
+    r"(?:him|her|them|my \w+|the \w+) (?:over|down)",
+    r"(?:thinking|thought|think) (?:about|of) (?:running|mowing) (?:him|her|them|my (?:ex|boss|manager|husband|wife|partner|"
+    r"boyfriend|girlfriend|dad|mum|mom|stepdad|neighbou?r|brother|sister)|the (?:guy|man|woman|neighbou?r)) (?:over|down)",
+    r"(?:run|running|ran|drive|driving|drove) (?:my|the) car (?:into|at) (?:him|her|them|my \w+)(?! (?:car|house|garage|wall|fence))",
     r"(?:scared|afraid|terrified) (?:of what|that) i(?:'ll| will| might|'d| would) (?:do|snap|hurt|hit|lose it)",
     r"afraid i'?ll (?:snap|hurt|hit)",
     r"thoughts? (?:about|of) (?:hurting|poisoning|killing|stabbing|strangling|smothering|shooting) (?:him|her|them|my|someone|people)",
@@ -124,6 +141,8 @@ _TIER1 += [
     r"(?:shook|shake|shaking|smother|smothering|suffocat\w*) " + _CHILD,
     r"(?:hit|hits|smack|smacks|smacked|beat|beats|belt|belted|whip|whipped|burn|burned) " + _CHILD,
     r"(?:hurt|harm) my (?:son|daughter|baby|kids?|child)",
+    r"(?:flashes|images|pictures|urges?|visions) (?:of|to) (?:me )?(?:dropping|shaking|throwing|drowning|smothering|hurting) "
+    r"(?:him|her|them|" + _CHILD + r")(?! off\b)",
     r"(?:touches|touched|touching) (?:her|him|them)(?=[,.;!?]| and| when| while| under| down| there|$)",
     r"(?:hit|hits|smack|smacks|smacked|beat|beats) (?:the|my) (?:older|younger|little|eldest|youngest|baby) one",
     r"(?:bruises|marks|welts) (?:all )?(?:over|on) (?:her|his|their) ",

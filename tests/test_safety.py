@@ -281,3 +281,36 @@ def test_commas_fillers_and_split_words_do_not_hide_a_clear_statement(text):
 def test_a_denial_across_a_comma_is_still_a_denial():
     assert not clear_risk("I'd never, ever hurt myself.")
     assert not clear_risk("I don't have any thoughts on harming myself.")
+
+
+@pytest.mark.parametrize("text", [
+    "Someone's been following me home from the station for a week.",
+    "He keeps following me to work, the same car every morning.",
+    "She shows up outside my house every night and I don't answer.",
+    "My ex turned up at my door again, he knows where I live now.",
+    "My supervisor cornered me in the lift and touched me.",
+    "He put his hands on me and I just froze.",
+    "I keep fantasising about running him over in the car park.",
+    "Part of me thinks about driving my car at my ex.",
+    "When she screams I get these flashes of shaking her.",
+    "I have urges to drop- I mean, images of dropping the baby down the stairs.",
+    "I thanked my mum for everything, and it sounded final, even to me.",
+    "I told them thanks for everything in case I don't see them again.",
+])
+def test_stalking_unwanted_touching_and_a_car_as_a_weapon(text):
+    assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My little brother keeps following me around the house, it's sweet.",
+    "She's been following me on Instagram for years.",
+    "My aunt cornered me at the party to talk about politics.",
+    "The physio put her hands on my shoulders and it helped.",
+    "I was thinking about running the marathon over two days.",
+    "I nearly drove my car into the garage door this morning.",
+    "My dog waits at my door every night until I'm home.",
+    "I get flashes of dropping him off at school on his first day.",
+    "We thanked the nurses for everything when Dad came home.",
+])
+def test_look_alikes_of_stalking_touching_and_cars(text):
+    assert not clear_risk(text)
