@@ -409,7 +409,9 @@ class SafetyCheck:
             return NO_RISK
         if clear_risk(text):
             return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0)
-        heard_as = next((alt for alt in alternatives if clear_risk(alt)), None)
+        # a denial in the best reading outweighs the same words garbled in a weaker one ("I'm not drawing to hurt
+        # myself" for "not going to"): the denied clause then goes to the meaning check, which leaves it out
+        heard_as = None if denied_risk(text) else next((alt for alt in alternatives if clear_risk(alt)), None)
         if heard_as is not None:
             return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0)
         if self._embedder is None:

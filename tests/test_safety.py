@@ -255,6 +255,12 @@ def test_a_clear_statement_in_another_reading_of_the_words_counts(check):
     assert not calm.risk
 
 
+def test_a_denial_in_the_best_reading_outweighs_a_weaker_reading_that_garbles_it(check):
+    verdict = check.assess("I'm not going to hurt myself, I just need to vent about this week.",
+                           ["I'm not drawing to hurt myself, I just need to vent about this week."])
+    assert not verdict.risk, verdict
+
+
 def test_a_meaning_only_another_reading_holds_must_clear_a_wider_margin(check):
     from dataclasses import replace
 
