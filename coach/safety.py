@@ -253,6 +253,10 @@ def possible_risk(text: str) -> bool:
 
 WINDOW_WORDS = 14  # speech to text may give long stretches without punctuation: those are read in windows
 MAX_SEGMENTS = 12  # keeps the decision well inside 30 ms on a busy 2-core machine
+# A clause of three words ("I'm still shaken") is read only as part of its turn: alone, its embedding lands near any
+# exemplar of the same mood. 2026-12-03, tests/data/safety_eval.jsonl: false alarms 3.0% -> 2.2% as written,
+# 4.5% -> 3.7% through Whisper, recall the same (97.3% through Whisper); the fresh check set 10.0% -> 6.7%.
+MIN_CLAUSE_WORDS = 4
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\s+(?:but|and then|and so|so)\s+(?=i\b|i'|he\b|she\b|they\b|my\b)", re.I)
 
 
@@ -270,7 +274,7 @@ def segments(text: str) -> list[str]:
         else:
             step = WINDOW_WORDS // 2
             out += [" ".join(w[i : i + WINDOW_WORDS]) for i in reversed(range(0, len(w) - step, step))]
-    out = [s for s in dict.fromkeys(out) if len(s.split()) >= 3 or len(words) < 3]
+    out = [s for s in dict.fromkeys(out) if len(s.split()) >= MIN_CLAUSE_WORDS or len(words) < MIN_CLAUSE_WORDS]
     whole = " ".join(words[-48:])
     return (out[: MAX_SEGMENTS - 1] + [whole]) if whole not in out else out[:MAX_SEGMENTS]
 

@@ -320,3 +320,11 @@ def test_stalking_unwanted_touching_and_a_car_as_a_weapon(text):
 ])
 def test_look_alikes_of_stalking_touching_and_cars(text):
     assert not clear_risk(text)
+
+
+def test_a_clause_of_three_words_is_read_only_within_its_turn():
+    from coach.safety import segments
+
+    parts = segments("The doctor said the scan was clear, but I'm still shaken.")
+    assert "I'm still shaken." not in parts and parts[-1].endswith("I'm still shaken.")
+    assert segments("I want out.") == ["I want out."]  # a short turn is read as it is
