@@ -285,6 +285,13 @@ def _meaning_parts(text: str) -> list[str]:
     return [] if finished_past(text) else [p for p in segments(text) if not denied_risk(p)]
 
 
+def _sentences(text: str) -> list[str]:
+    """Of another reading, the clauses only: its whole-turn clause is the costliest to embed and says again what its
+    sentences say."""
+    parts = _meaning_parts(text)
+    return parts[:-1] or parts
+
+
 @dataclass(frozen=True)
 class SafetyVerdict:
     risk: bool
@@ -414,18 +421,16 @@ class SafetyCheck:
         if clear_risk(text):
             return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0)
         # a denial in the best reading outweighs the same words garbled in a weaker one ("I'm not drawing to hurt
-        # myself" for "not going to"): the denied clause then goes to the meaning check, which leaves it out
-        heard_as = None if denied_risk(text) else next((alt for alt in alternatives if clear_risk(alt)), None)
+        # myself" for "not going to"), for the list and for meaning alike
+        denied = denied_risk(text)
+        heard_as = None if denied else next((alt for alt in alternatives if clear_risk(alt)), None)
         if heard_as is not None:
             return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0)
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         best = _meaning_parts(text)
-        # of the other readings, their sentences only: a whole-turn clause is the costliest to embed and says again
-        # what the sentences say
-        others = list(dict.fromkeys(p for alt in alternatives for p in _meaning_parts(alt)[:-1] or _meaning_parts(alt)
-                                    if p not in best))
-        others = others[: self.config.max_alternative_segments]
+        others = [p for p in dict.fromkeys(p for alt in alternatives for p in _sentences(alt))
+                  if p not in best and not (denied and clear_risk(p))][: self.config.max_alternative_segments]
         scores, cats = self._scores(best + others)
         if len(best) and scores[: len(best)].max() >= self.config.margin:
             i = int(np.argmax(scores[: len(best)]))

@@ -259,6 +259,11 @@ def test_a_denial_in_the_best_reading_outweighs_a_weaker_reading_that_garbles_it
     verdict = check.assess("I'm not going to hurt myself, I just need to vent about this week.",
                            ["I'm not drawing to hurt myself, I just need to vent about this week."])
     assert not verdict.risk, verdict
+    from dataclasses import replace
+
+    lenient = type(check).__new__(type(check))  # even where the other reading's clause would pass by meaning
+    lenient.__dict__.update(check.__dict__, config=replace(check.config, alternative_margin=-2.0))
+    assert not lenient.assess("I'm not going to hurt myself.", ["I'm not drawing to hurt myself."]).risk
 
 
 def test_a_meaning_only_another_reading_holds_must_clear_a_wider_margin(check):
