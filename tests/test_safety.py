@@ -113,6 +113,19 @@ def test_everyday_idioms_are_not_clear_risk(text):
     "I shook the baby because she would not stop crying.",
     "i bang my head against the wall until it stops",
     "There's a part of me that wants to kill myself.",
+    # stalking, unwanted touching, a car as a weapon, intrusive images of harming a child, a veiled goodbye
+    "Someone's been following me home from the station for a week.",
+    "He keeps following me to work, the same car every morning.",
+    "She shows up outside my house every night and I don't answer.",
+    "My ex turned up at my door again, he knows where I live now.",
+    "My supervisor cornered me in the lift and touched me.",
+    "He put his hands on me and I just froze.",
+    "I keep fantasising about running him over in the car park.",
+    "Part of me thinks about driving my car at my ex.",
+    "When she screams I get these flashes of shaking her.",
+    "I have urges to drop- I mean, images of dropping the baby down the stairs.",
+    "I thanked my mum for everything, and it sounded final, even to me.",
+    "I told them thanks for everything in case I don't see them again.",
 ])
 def test_the_list_catches_wordings_people_use(text):
     assert clear_risk(text)
@@ -128,6 +141,15 @@ def test_the_list_catches_wordings_people_use(text):
     "I used to cut myself as a teenager but I stopped years ago.",
     "I don't have any thoughts of harming myself.",
     "I broke my wrist skateboarding.",
+    "My little brother keeps following me around the house, it's sweet.",
+    "She's been following me on Instagram for years.",
+    "My aunt cornered me at the party to talk about politics.",
+    "The physio put her hands on my shoulders and it helped.",
+    "I was thinking about running the marathon over two days.",
+    "I nearly drove my car into the garage door this morning.",
+    "My dog waits at my door every night until I'm home.",
+    "I get flashes of dropping him off at school on his first day.",
+    "We thanked the nurses for everything when Dad came home.",
 ])
 def test_the_list_does_not_fire_on_look_alikes_and_denials(text):
     assert not clear_risk(text)
@@ -143,6 +165,15 @@ def test_denials_only_count_for_the_phrase_they_deny(text):
 
 
 # ---- by meaning, with the real embedding model --------------------------------------------------------------
+
+def with_config(check, **changes):
+    """The same check (its exemplar embeddings shared) with some of its meaning settings changed."""
+    from dataclasses import replace
+
+    other = type(check).__new__(type(check))
+    other.__dict__.update(check.__dict__, config=replace(check.config, **changes))
+    return other
+
 
 @pytest.fixture(scope="module")
 def check(embedder):
@@ -259,24 +290,18 @@ def test_a_denial_in_the_best_reading_outweighs_a_weaker_reading_that_garbles_it
     verdict = check.assess("I'm not going to hurt myself, I just need to vent about this week.",
                            ["I'm not drawing to hurt myself, I just need to vent about this week."])
     assert not verdict.risk, verdict
-    from dataclasses import replace
-
-    lenient = type(check).__new__(type(check))  # even where the other reading's clause would pass by meaning
-    lenient.__dict__.update(check.__dict__, config=replace(check.config, alternative_margin=-2.0))
+    lenient = with_config(check, alternative_margin=-2.0)  # even where the other reading's clause would pass by meaning
     assert not lenient.assess("I'm not going to hurt myself.", ["I'm not drawing to hurt myself."]).risk
 
 
 def test_a_meaning_only_another_reading_holds_must_clear_a_wider_margin(check):
-    from dataclasses import replace
-
     garbled, heard_right = "I've started writing lettuce to everyone I love.", "I've started writing letters to everyone I love."
     plain = check.meaning_score(heard_right)[0]
     assert not check.assess(garbled).risk and plain >= check.config.margin  # the premise
     verdict = check.assess(garbled, [heard_right])
     assert verdict.risk == (plain >= check.config.margin + check.config.alternative_margin)
     assert verdict.risk and verdict.source == "alternative meaning"
-    strict = type(check).__new__(type(check))
-    strict.__dict__.update(check.__dict__, config=replace(check.config, alternative_margin=1.0))
+    strict = with_config(check, alternative_margin=1.0)
     assert not strict.assess(garbled, [heard_right]).risk  # the same reading, held to a margin nothing clears
 
 
@@ -294,37 +319,8 @@ def test_a_denial_across_a_comma_is_still_a_denial():
     assert not clear_risk("I don't have any thoughts on harming myself.")
 
 
-@pytest.mark.parametrize("text", [
-    "Someone's been following me home from the station for a week.",
-    "He keeps following me to work, the same car every morning.",
-    "She shows up outside my house every night and I don't answer.",
-    "My ex turned up at my door again, he knows where I live now.",
-    "My supervisor cornered me in the lift and touched me.",
-    "He put his hands on me and I just froze.",
-    "I keep fantasising about running him over in the car park.",
-    "Part of me thinks about driving my car at my ex.",
-    "When she screams I get these flashes of shaking her.",
-    "I have urges to drop- I mean, images of dropping the baby down the stairs.",
-    "I thanked my mum for everything, and it sounded final, even to me.",
-    "I told them thanks for everything in case I don't see them again.",
-])
-def test_stalking_unwanted_touching_and_a_car_as_a_weapon(text):
-    assert clear_risk(text)
 
 
-@pytest.mark.parametrize("text", [
-    "My little brother keeps following me around the house, it's sweet.",
-    "She's been following me on Instagram for years.",
-    "My aunt cornered me at the party to talk about politics.",
-    "The physio put her hands on my shoulders and it helped.",
-    "I was thinking about running the marathon over two days.",
-    "I nearly drove my car into the garage door this morning.",
-    "My dog waits at my door every night until I'm home.",
-    "I get flashes of dropping him off at school on his first day.",
-    "We thanked the nurses for everything when Dad came home.",
-])
-def test_look_alikes_of_stalking_touching_and_cars(text):
-    assert not clear_risk(text)
 
 
 def test_a_clause_of_three_words_is_read_only_within_its_turn():
