@@ -30,6 +30,7 @@ from coach.errors import CoachError
 PAUSE_S = 4.0  # after each clip: the partner waits, as people do, and the hint has time to land
 MATCH_S = 1.5  # a hint answers the clip whose known end of speech is this close to the coach's own estimate
 WAIT_AFTER_S = 20.0
+DELIVERY_KEYS = ("queued_ms", "transit_ms", "drawing_ms")
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -47,6 +48,16 @@ class Arrival:
     final_at: float | None = None
     speech_end_at: float | None = None  # the coach's own estimate, used only to tell which clip a hint answers
     coach: dict = field(default_factory=dict)  # the hint's latencies on the coach's own clock (its payload's)
+    sent_at: float | None = None  # when the coach sent the complete hint (its text stream's own timestamp)
+    received_at: float | None = None  # when the facilitator had all of it
+
+    def delivery(self) -> dict:
+        """Where the time went after the coach finished the hint: waiting to be sent, on the way, being drawn."""
+        ready = self.coach.get("speech_to_hint_s")
+        ready_at = self.speech_end_at + ready if self.speech_end_at and ready is not None else None
+        gap = lambda a, b: round((b - a) * 1000, 1) if a is not None and b is not None else None  # noqa: E731
+        return {"queued_ms": gap(ready_at, self.sent_at), "transit_ms": gap(self.sent_at, self.received_at),
+                "drawing_ms": gap(self.received_at, self.final_at)}
 
 
 @dataclass
@@ -56,7 +67,7 @@ class Timeline:
 
     def per_clip(self) -> list[dict]:
         """For each clip: its hint's first text and completion, in seconds after its end of speech (None if none)."""
-        finals = [(a.speech_end_at, a.first_at, a.final_at, a.coach) for a in self.hints.values()
+        finals = [(a.speech_end_at, a.first_at, a.final_at, a.coach | a.delivery()) for a in self.hints.values()
                   if a.final_at and a.speech_end_at]
         return match_clips(self.ends, finals)
 
@@ -72,7 +83,10 @@ def match_clips(ends: list[float], hints: list[tuple[float, float, float, dict]]
         coach = best[3] if best else {}
         rows.append({"first_text_s": round(best[1] - end, 3) if best else None,
                      "complete_s": round(best[2] - end, 3) if best else None,
-                     "coach_first_text_s": coach.get("first_text_s"), "coach_complete_s": coach.get("speech_to_hint_s")})
+                     "coach_first_text_s": coach.get("first_text_s"), "coach_complete_s": coach.get("speech_to_hint_s"),
+                     # how late the coach heard the end of speech: the audio's way in, and its voice activity
+                     "heard_end_ms": round((best[0] - end) * 1000, 1) if best else None}
+                    | {k: coach.get(k) for k in DELIVERY_KEYS})
     return rows
 
 
@@ -141,7 +155,8 @@ def _sdk_facilitator(timeline: Timeline):
                 return
             arrival = timeline.hints.setdefault(hid, Arrival(first_at=at))
             if not payload.get("partial") and arrival.final_at is None:
-                arrival.final_at = time.time()
+                arrival.final_at = arrival.received_at = time.time()
+                arrival.sent_at = reader.info.timestamp / 1000
                 arrival.speech_end_at = payload.get("speech_end_at")
                 arrival.coach = payload.get("latencies") or {}
         asyncio.ensure_future(read())
@@ -174,7 +189,8 @@ async def _run_live(serve, audio: np.ndarray, ends: list[float], browser: bool,
         facilitator = _sdk_facilitator(timeline)
         await facilitator.connect(session["livekit_url"], session["facilitator"]["token"])
     partner = rtc.Room()
-    await partner.connect(partner_view["livekit_url"], partner_view["token"])
+    # Only a microphone: a real partner's device decodes the facilitator's video, not the coach's computer.
+    await partner.connect(partner_view["livekit_url"], partner_view["token"], rtc.RoomOptions(auto_subscribe=False))
     try:
         await _publish(partner, audio, ends, timeline, progress)
         deadline = time.monotonic() + WAIT_AFTER_S
@@ -198,9 +214,10 @@ def _read_page(entries: list[dict], timeline: Timeline) -> None:
     for e in entries:
         if str(e.get("id", "")).startswith("alert-"):
             continue
+        seconds = lambda key: (e.get(key) or 0) / 1000 or None  # noqa: E731
         timeline.hints[str(e["id"])] = Arrival(
-            first_at=e["first_at"] / 1000, final_at=(e.get("final_at") or 0) / 1000 or None,
-            speech_end_at=(e.get("speech_end_at") or 0) / 1000 or None, coach=e.get("latencies") or {})
+            first_at=e["first_at"] / 1000, final_at=seconds("final_at"), speech_end_at=seconds("speech_end_at"),
+            coach=e.get("latencies") or {}, sent_at=seconds("sent_at"), received_at=seconds("received_at"))
 
 
 # ---- the same clips without LiveKit ------------------------------------------------------------------------------
@@ -229,6 +246,7 @@ def _run_replay(settings: Settings, audio: np.ndarray, ends: list[float]) -> lis
 def _summary(rows: list[dict]) -> dict:
     out = {k: percentiles(r[k] * 1000 if r.get(k) is not None else None for r in rows)
            for k in ("first_text_s", "complete_s", "coach_first_text_s", "coach_complete_s")}
+    out |= {k: percentiles(r.get(k) for r in rows) for k in ("heard_end_ms", *DELIVERY_KEYS)}
     out["missed"] = sum(r["complete_s"] is None for r in rows)
     return out
 
@@ -305,6 +323,12 @@ def format_live_report(report: dict) -> str:
             p = s.get(key) or {}
             if p.get("p50") is not None:
                 lines.append(f"{label:28}{fmt(p['p50'])}{fmt(p['p95'])}")
+    ms = lambda p: f"{p['p50']:.0f} / {p['p95']:.0f} ms" if p and p.get("p50") is not None else "-"  # noqa: E731
+    live, replay = report["live"], report["replay"]
+    lines += ["", f"end of speech heard by the coach after the clip's end, p50 / p95: live {ms(live.get('heard_end_ms'))},"
+                  f" replay {ms(replay.get('heard_end_ms'))}",
+              "the complete hint after the coach finished it, p50 / p95: "
+              + ", ".join(f"{k.removesuffix('_ms')} {ms(live.get(k))}" for k in DELIVERY_KEYS)]
     o, pc = report["overhead_ms"], report["overhead_per_clip_ms"]
     lines += ["", f"live path cost over the replay, p50: first text {o['first_text_s']} ms, complete {o['complete_s']} ms"
                   f" (median of per-clip differences: {pc['first_text_s']} / {pc['complete_s']} ms)",

@@ -128,3 +128,36 @@ def test_voice_corpus_script_makes_a_corpus_the_bench_reads(tmp_path):
     done = subprocess.run([sys.executable, "scripts/voice_corpus.py", str(empty), str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stderr.strip() == f"Error: {empty}: no utterance of 5 words or more"
+
+
+def test_live_timeline_matches_each_clip_to_its_hint_and_splits_the_delivery():
+    from coach.bench_live import Arrival, Timeline
+
+    t = Timeline(ends=[100.0, 110.0, 120.0])
+    # answers clip 2: the coach heard the end 0.2 s late and finished 1.0 s later; sent 30 ms after, 50 ms on the way
+    t.hints["a"] = Arrival(first_at=110.7, final_at=111.3, speech_end_at=110.2, sent_at=111.23, received_at=111.28,
+                           coach={"speech_to_hint_s": 1.0, "first_text_s": 0.4})
+    t.hints["b"] = Arrival(first_at=101.0, final_at=None, speech_end_at=None)  # never finished: answers nothing
+    rows = t.per_clip()
+    assert rows[0]["complete_s"] is None and rows[2]["complete_s"] is None
+    got = rows[1]
+    assert (got["first_text_s"], got["complete_s"], got["coach_complete_s"]) == (0.7, 1.3, 1.0)
+    assert got["heard_end_ms"] == pytest.approx(200, abs=0.5)
+    assert got["queued_ms"] == pytest.approx(30, abs=0.5) and got["transit_ms"] == pytest.approx(50, abs=0.5)
+    assert got["drawing_ms"] == pytest.approx(20, abs=0.5)
+
+
+def test_live_report_prints_the_cost_and_the_delivery_breakdown():
+    from coach.bench_live import _summary, format_live_report
+
+    row = {"first_text_s": 0.9, "complete_s": 1.5, "coach_first_text_s": 0.6, "coach_complete_s": 1.2,
+           "heard_end_ms": 150.0, "queued_ms": 5.0, "transit_ms": 40.0, "drawing_ms": 2.0}
+    replay = {**row, "first_text_s": 0.8, "complete_s": 1.3, "heard_end_ms": 90.0,
+              "queued_ms": None, "transit_ms": None, "drawing_ms": None}
+    report = {"facilitator": "browser", "clips": ["c1"], "live": _summary([row]), "replay": _summary([replay]),
+              "overhead_ms": {"first_text_s": 100.0, "complete_s": 200.0},
+              "overhead_per_clip_ms": {"first_text_s": 100.0, "complete_s": 200.0}}
+    text = format_live_report(report)
+    assert "first text 100.0 ms, complete 200.0 ms" in text
+    assert "live 150 / 150 ms, replay 90 / 90 ms" in text
+    assert "queued 5 / 5 ms, transit 40 / 40 ms, drawing 2 / 2 ms" in text

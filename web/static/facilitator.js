@@ -96,7 +96,7 @@ function text(value) {
  * {withdrawn: true} takes down a hint that failed. Safety styling waits for the final hint: the model's draft
  * priority alone never decides it.
  */
-function renderHint(payload) {
+function renderHint(payload, stream = {}) {
   if (!payload || typeof payload !== 'object' || payload.id === undefined || payload.id === null) return;
   const id = String(payload.id);
   let entry = hintCards.get(id);
@@ -124,6 +124,9 @@ function renderHint(payload) {
       seen.speech_end_at = Number.isFinite(ended) ? ended * 1000 : null;
       seen.latencies = payload.latencies && typeof payload.latencies === 'object' ? payload.latencies : {};
       seen.turn_ids = Array.isArray(payload.turn_ids) ? payload.turn_ids.map(Number) : [];
+      // When the coach sent it (its stream's own timestamp) and when it arrived: the delivery, apart from the drawing.
+      seen.sent_at = Number.isFinite(stream.sentAt) ? stream.sentAt : null;
+      seen.received_at = Number.isFinite(stream.receivedAt) ? stream.receivedAt : null;
     }
   }
   if (isNew) {
@@ -465,7 +468,7 @@ function fromCoach(render) {
     } catch {
       return;
     }
-    render(payload);
+    render(payload, { sentAt: Number(reader.info?.timestamp), receivedAt: Date.now() });
   };
 }
 
