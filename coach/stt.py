@@ -118,6 +118,44 @@ TIGHT_MIN_S = 10.0
 TIGHT_PAD_S = 4.0
 TIGHT_MAX_S = 30.0  # longer audio gets the standard path (several windows)
 MAX_NEW_TOKENS = 220
+# Read speech runs at up to ~6 tokens a second (5.6 the fastest of the project's real recordings, punctuation aside):
+# a pass allowed more than this per second of audio is looping, and stopping it early saves seconds of decoding.
+TOKENS_PER_S = 8.0
+LOOP_MIN_WORDS_PER_S = 1.2  # a loop's first round, kept as the words, must be as long as the audio could hold
+
+
+def max_new_tokens(audio_s: float) -> int:
+    return min(MAX_NEW_TOKENS, int(TOKENS_PER_S * audio_s) + 8)
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def _first_round(text: str) -> str | None:
+    """The first run of sentences, when `text` is that run said again and again (the last round maybe cut short)."""
+    sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
+    words = [normalize_words(x).split() for x in sentences]
+    flat = [w for ws in words for w in ws]
+    for j in range(1, len(sentences)):
+        block = [w for ws in words[:j] for w in ws]
+        rest = flat[len(block):]
+        misses = sum(w != block[i % len(block)] for i, w in enumerate(rest)) if block else len(rest)
+        if rest and misses <= max(1, len(rest) // 10):  # a beam going round again varies a word here and there
+            return " ".join(sentences[:j])
+        if len(block) * 2 > len(flat):
+            break
+    return None
+
+
+def cut_loop(seg: SegmentInfo, audio_s: float) -> SegmentInfo | None:
+    """A pass that looped after hearing everything ("X. X. X. X" where the audio says X once) keeps the first X.
+    None when that first round is too short for the audio (the loop began before the words ended, or the words
+    themselves are Whisper's invention over noise): the slower 30 s pass must settle it."""
+    first = _first_round(seg.text)
+    if first is None or len(normalize_words(first).split()) < LOOP_MIN_WORDS_PER_S * audio_s:
+        return None
+    others = tuple(dict.fromkeys(x for x in (_first_round(o) or o for o in seg.alternatives) if x != first))
+    return SegmentInfo(" " + first, seg.no_speech_prob, seg.avg_logprob, compression_ratio(first), others)
 
 
 class WhisperTranscriber:
@@ -139,11 +177,14 @@ class WhisperTranscriber:
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe", language=self._language)
 
     def transcribe(self, audio, prompt=None, *, tight=False) -> list[SegmentInfo]:
-        if tight and len(audio) / SAMPLE_RATE <= TIGHT_MAX_S:
-            seg = self._transcribe_tight(audio, prompt)
-            if seg.compression_ratio <= self._max_compression:
+        audio_s = len(audio) / SAMPLE_RATE
+        if tight and audio_s <= TIGHT_MAX_S:
+            seg, capped = self._transcribe_tight(audio, prompt)
+            if seg.compression_ratio > self._max_compression or capped:
+                seg = cut_loop(seg, audio_s)  # the words before it went round again, if those are all there was
+            if seg is not None:
                 return [seg] if seg.text.strip() else []
-            # it looped: the standard 30 s window settles it
+            # it looped on less than the audio holds, or stopped short: the standard 30 s window settles it
         segments, _info = self._model.transcribe(
             audio,
             language=self._language,
@@ -159,9 +200,10 @@ class WhisperTranscriber:
             SegmentInfo(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio) for s in segments
         ]
 
-    def _transcribe_tight(self, audio: np.ndarray, prompt: str | None) -> SegmentInfo:
+    def _transcribe_tight(self, audio: np.ndarray, prompt: str | None) -> tuple[SegmentInfo, bool]:
         """One decoder pass over an encoder window just long enough for the audio. faster-whisper always pads its
-        window to 30 s, so this calls its CTranslate2 model directly, the way faster-whisper itself does."""
+        window to 30 s, so this calls its CTranslate2 model directly, the way faster-whisper itself does. Also says
+        whether the pass stopped at its token limit rather than at the end of the words."""
         import ctranslate2
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
@@ -176,12 +218,13 @@ class WhisperTranscriber:
         window[:, : features.shape[1]] = features
         previous = tok.encode(" " + prompt.strip()) if prompt else []
         request = self._model.get_prompt(tok, previous, without_timestamps=True)
+        new_tokens = max_new_tokens(len(audio) / SAMPLE_RATE)
         encoded = self._model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
         result = self._model.model.generate(
             encoded,
             [request],
             beam_size=self._beam_size,
-            max_length=min(448, len(request) + MAX_NEW_TOKENS),
+            max_length=min(448, len(request) + new_tokens),
             num_hypotheses=self._hypotheses,
             return_scores=True,
             return_no_speech_prob=True,
@@ -192,8 +235,9 @@ class WhisperTranscriber:
         text = tok.decode(tokens)
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         others = tuple(dict.fromkeys(tok.decode([t for t in seq if t < tok.eot]).strip() for seq in result.sequences_ids[1:]))
+        capped = len(result.sequences_ids[0]) >= new_tokens - 1  # (the end-of-text token is not in the sequence)
         return SegmentInfo(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text.strip()),
-                           tuple(o for o in others if o and o != text.strip()))
+                           tuple(o for o in others if o and o != text.strip())), capped
 
 
 def echoes_prompt(text: str, prompt: str) -> bool:

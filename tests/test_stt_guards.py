@@ -119,3 +119,36 @@ def test_a_partner_saying_again_what_they_said_before_is_kept():
 def test_the_beams_other_readings_travel_with_a_single_segment():
     stt = FakeTranscriber([[seg("He saps me.", alternatives=("He slaps me.",))]])
     assert run_stt(stt, speech(1.0), None, GuardConfig()).alternatives == ("He slaps me.",)
+
+
+SENTENCE = "Part of me wants to finish the project, but another part keeps scrolling on my phone until midnight."
+
+
+def test_a_pass_that_went_round_again_after_the_words_keeps_its_first_round():
+    from coach.stt import cut_loop
+
+    # the loop the tight pass really made on a 6.6 s turn (case changes and a last round cut short)
+    looped = f" {SENTENCE} {SENTENCE.replace('another part', 'another Part')} Part of me want"
+    cut = cut_loop(seg(looped, compression_ratio=5.1), audio_s=6.6)
+    assert cut is not None and cut.text.strip() == SENTENCE and cut.compression_ratio < 2.4
+    two = " I feel stuck. It never lets me rest. I feel stuck. It never lets me rest. I feel"
+    assert cut_loop(seg(two), audio_s=3.0).text.strip() == "I feel stuck. It never lets me rest."
+
+
+@pytest.mark.parametrize("text, audio_s", [
+    (" Thank you. Thank you. Thank you. Thank you.", 6.0),  # noise: two words cannot be six seconds of speech
+    (f" {SENTENCE} {SENTENCE}", 20.0),  # it looped before the turn's words ran out
+    (" I feel stuck at work and I do not know why, it has been weeks now and nobody sees it", 6.0),  # no loop
+    (f" {SENTENCE} {SENTENCE} And then I stopped and went to bed.", 6.6),  # said twice, then more: not a loop
+])
+def test_a_loop_that_does_not_account_for_the_audio_is_left_to_the_full_window(text, audio_s):
+    from coach.stt import cut_loop
+
+    assert cut_loop(seg(text), audio_s) is None
+
+
+def test_the_token_limit_follows_the_audio_length():
+    from coach.stt import MAX_NEW_TOKENS, max_new_tokens
+
+    assert max_new_tokens(1.0) < max_new_tokens(5.0) < MAX_NEW_TOKENS == max_new_tokens(60.0)
+    assert max_new_tokens(1.6) >= 6 * 1.6 + 5  # the fastest real speech here: 5.6 tokens a second, plus punctuation
