@@ -85,7 +85,8 @@ def match_clips(ends: list[float], hints: list[tuple[float, float, float, dict]]
                      "complete_s": round(best[2] - end, 3) if best else None,
                      "coach_first_text_s": coach.get("first_text_s"), "coach_complete_s": coach.get("speech_to_hint_s"),
                      # how late the coach heard the end of speech: the audio's way in, and its voice activity
-                     "heard_end_ms": round((best[0] - end) * 1000, 1) if best else None}
+                     "heard_end_ms": round((best[0] - end) * 1000, 1) if best else None,
+                     "coach_stages_s": {k: v for k, v in coach.items() if k not in DELIVERY_KEYS}}
                     | {k: coach.get(k) for k in DELIVERY_KEYS})
     return rows
 
@@ -111,7 +112,7 @@ def session_audio(clips: list[np.ndarray]) -> tuple[np.ndarray, list[float]]:
 
 async def speak_into(room, audio: np.ndarray, on_sent: Callable[[float, float], None] | None = None,
                      settle_s: float = 1.5):
-    """Publishes `audio` (16 kHz float32) as `room`'s microphone, paced like a real one (10 ms frames, a short
+    """Publishes `audio` (16 kHz float32) as `room`'s microphone, paced like a real one (20 ms frames, a short
     queue: what is captured goes out at once). `on_sent(seconds sent, seconds still queued)` after each frame.
     Returns the track's publication."""
     from livekit import rtc
@@ -122,7 +123,7 @@ async def speak_into(room, audio: np.ndarray, on_sent: Callable[[float, float], 
         track, rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE))
     await asyncio.sleep(settle_s)  # the coach subscribes
     pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
-    step = SAMPLE_RATE // 100
+    step = SAMPLE_RATE // 50  # 20 ms, an Opus packet's worth: a real partner's device does this work, not ours
     for i in range(0, len(pcm) - step + 1, step):
         await source.capture_frame(rtc.AudioFrame(pcm[i:i + step].tobytes(), SAMPLE_RATE, 1, step))
         if on_sent:

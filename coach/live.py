@@ -19,6 +19,7 @@ from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE, AudioChunk
 from coach.config import Settings
 from coach.events import Event
 from coach.runtime import Models, build_pipeline
+from coach.workers import name_os_thread
 
 log = logging.getLogger("coach.live")
 
@@ -35,7 +36,8 @@ class LiveSession:
         self.on_event: EventHandler = on_event or _ignore  # whoever delivers the events sets this
         self._t0 = time.monotonic()
         self._wake = asyncio.Event()
-        self._audio = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-audio")
+        self._audio = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coach-audio",
+                                         initializer=name_os_thread, initargs=("coach-audio",))
         self.pipeline = build_pipeline(
             models, settings, realtime_clock=self.clock, notify=lambda: self._loop.call_soon_threadsafe(self._wake.set)
         )

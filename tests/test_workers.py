@@ -79,3 +79,23 @@ def test_close_does_not_wait_for_a_model_that_never_returns():
     w.close(wait_s=0.3)
     assert time.monotonic() - t0 < 1.0
     never.set()
+
+
+def test_a_worker_thread_carries_its_name_where_the_os_shows_it():
+    import sys
+
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread names in /proc are Linux's")
+    w = ThreadWorker("stt", clock=lambda: 0.0)
+    try:
+        seen = []
+        w.submit(lambda emit, cancelled: seen.append(open(f"/proc/self/task/{threading.get_native_id()}/comm").read()), 0.0)
+        for _ in range(100):
+            if seen:
+                break
+            threading.Event().wait(0.01)
+        assert seen == ["coach-stt\n"]
+    finally:
+        w.close()
