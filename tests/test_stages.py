@@ -41,7 +41,7 @@ def transcription(script, mode=PipelineMode.STREAMING):
 def test_a_pass_in_the_pause_is_tentative_then_the_turn_s_transcript():
     stage, worker, stt = transcription([TEXT])
     stage.started(SpeechStarted(1, 0.5))
-    stage.paused(turn_start=0.5, silence_start=2.0, t=2.1)  # too short a pause: nothing yet
+    stage.paused(turn_start=0.5, silence_start=2.0, t=2.05)  # too short a pause: nothing yet
     assert stt.calls == []
     stage.paused(turn_start=0.5, silence_start=2.0, t=2.2)
     (tentative,) = drain(worker, stage)

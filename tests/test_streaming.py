@@ -99,7 +99,7 @@ def test_turn_mode_is_the_plain_baseline():
 
 def test_a_short_pause_mid_turn_cancels_the_speculation_cleanly():
     pipeline, stt, chat = make({200: TEXT_A})
-    # 0.25 s pause: long enough for the speculative pass (0.15 s), shorter than the end of a turn
+    # 0.25 s pause: long enough for the speculative pass (0.10 s), shorter than the end of a turn
     audio = np.concatenate([quiet(0.5), tone(1.6, 200), quiet(0.25), tone(1.6, 200), quiet(2.0)])
     events = run(pipeline, audio)
     assert len(of(events, SpeechEnded)) == 1
