@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 
 import numpy as np
 
+from coach.audio import CHUNK_SAMPLES, SAMPLE_RATE
 from coach.config import Settings
 from coach.events import CoachBehind, Event, HintFailed, HintPartial, HintReady, HintStarted, SafetyAlert, Transcript
 from coach.history import SessionHistory
@@ -31,7 +32,7 @@ TOPIC_PARTS = "coach.parts"
 TOPIC_HISTORY = "coach.history"  # everything so far, to a facilitator who (re)joins
 # The SDK hands over the partner's audio in frames of one VAD window (32 ms), which the pipeline would wait for
 # anyway: a third of the Python work per second that 10 ms frames cost, and no added delay.
-AUDIO_FRAME_MS = 32
+AUDIO_FRAME_MS = CHUNK_SAMPLES * 1000 // SAMPLE_RATE
 # Frames the SDK holds while the coach is busy: 30 s, then the oldest go. A coach that far behind has already said
 # so (CoachBehind); memory never grows with the backlog.
 AUDIO_QUEUE_FRAMES = 30_000 // AUDIO_FRAME_MS
