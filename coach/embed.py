@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -17,6 +18,10 @@ from coach.errors import ModelsMissingError
 log = logging.getLogger("coach.embed")
 
 MAX_TOKENS = 128  # the safety check and the move classifier embed sentences and short turns, not pages
+DIMENSIONS = 384
+# The safety check, the move plan and the grounding measure each embed the same turn within a second of each other:
+# the vectors of the last few dozen texts are kept (in memory only, for the process's life) and not made again.
+RECENT_TEXTS = 64
 
 
 class SentenceEmbedder(Protocol):
@@ -41,6 +46,7 @@ class OnnxEmbedder:
         self._tok.enable_truncation(MAX_TOKENS)
         self._tok.enable_padding(pad_id=0, pad_token="[PAD]")
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         opts = ort.SessionOptions()
         # One thread: the decision is ~5 ms anyway, and Whisper and llama.cpp need the cores more.
         opts.intra_op_num_threads = threads
@@ -49,13 +55,28 @@ class OnnxEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
-            enc = self._tok.encode_batch([t if t.strip() else "." for t in texts])
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-        (out,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
-        return out
+            known = {t: self._recent[t] for t in dict.fromkeys(texts) if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            with self._lock:
+                enc = self._tok.encode_batch([t if t.strip() else "." for t in missing])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            (out,) = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+            fresh = dict(zip(missing, out))
+            with self._lock:
+                self._recent.update(fresh)
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+            known.update(fresh)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+    def forget(self) -> None:
+        """Drop the kept vectors (and with them the texts they were made from)."""
+        with self._lock:
+            self._recent.clear()
 
 
 def _identity(folder: Path, files: Sequence[Path]) -> str:

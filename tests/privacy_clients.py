@@ -10,9 +10,11 @@ network namespace (`ip netns exec`), with the LiveKit Python SDK as their browse
 
 import asyncio
 import json
+import os
 import ssl
 import sys
 import time
+import traceback
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -57,8 +59,6 @@ async def facilitator(base: str, folder: Path, seconds: float) -> None:
 
 
 async def partner(base: str, folder: Path, wav: str) -> None:
-    import os
-
     from livekit import rtc
 
     from coach.audio import load_wav
@@ -83,9 +83,24 @@ async def partner(base: str, folder: Path, wav: str) -> None:
     await room.disconnect()
 
 
+def _leave(code: int) -> None:
+    """Exit without the interpreter's teardown. The SDK disposes its native runtime in an atexit hook while that
+    runtime's threads may still be delivering events; in CI that once aborted a partner with a Rust panic
+    ("panic in a function that cannot unwind", SIGABRT) after its work was done and written. The session is what
+    the privacy tests examine, not the SDK's teardown, so a client whose work is done leaves at once."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     role, base, folder = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-    if role == "facilitator":
-        asyncio.run(facilitator(base, folder, float(sys.argv[4])))
-    else:
-        asyncio.run(partner(base, folder, sys.argv[4]))
+    try:
+        if role == "facilitator":
+            asyncio.run(facilitator(base, folder, float(sys.argv[4])))
+        else:
+            asyncio.run(partner(base, folder, sys.argv[4]))
+    except BaseException:
+        traceback.print_exc()
+        _leave(1)
+    _leave(0)

@@ -22,9 +22,29 @@ def test_matches_the_reference_implementation(embedder):
 
 def test_batches_with_padding_give_the_same_vectors(embedder):
     texts = ["short", "a much longer sentence that needs a lot more tokens than the first one does"]
+    embedder.forget()
     together = embedder.embed(texts)
-    alone = np.vstack([embedder.embed([t]) for t in texts])
-    assert np.allclose(together, alone, atol=1e-5)
+    alone = []
+    for t in texts:
+        embedder.forget()  # made again, not the kept vector
+        alone.append(embedder.embed([t]))
+    assert np.allclose(together, np.vstack(alone), atol=1e-5)
+
+
+def test_a_text_embedded_again_is_not_run_through_the_model_again(embedder, monkeypatch):
+    embedder.forget()
+    first = embedder.embed(["I feel a part of me tighten.", "It wants to protect me."])
+    runs = []
+    real_run = embedder._session.run
+    monkeypatch.setattr(embedder, "_session", type("Counting", (), {
+        "run": lambda self, names, feed: runs.append(feed["input_ids"].shape[0]) or real_run(names, feed)})())
+    again = embedder.embed(["It wants to protect me.", "Something new to say.", "It wants to protect me."])
+    assert runs == [1]  # only the new sentence, once
+    assert np.allclose(again[0], first[1]) and np.allclose(again[2], first[1])
+    assert again.shape == (3, 384)
+    embedder.forget()
+    embedder.embed(["It wants to protect me."])
+    assert runs == [1, 1]
 
 
 def test_meaning_is_closer_than_wording(embedder):

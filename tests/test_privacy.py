@@ -114,7 +114,9 @@ def session(tmp_path_factory):
                                        env={**clients_env, "SSL_CERT_FILE": str(state / "tls-cert.pem")})
             procs.append(partner)
             partner.wait(180)
-            assert partner.returncode == 0, f"the partner failed: {partner.stderr.read().decode()[-3000:]}"
+            why = partner.stderr.read().decode()[-3000:]
+            assert (talk / "partner.json").exists(), f"the partner did not finish speaking: {why}"
+            assert partner.returncode == 0, f"the partner spoke, then failed: {why}"
 
             def got(topic):
                 return [g["payload"] for g in _read_json(talk / "facilitator.json", [])
