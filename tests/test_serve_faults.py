@@ -131,7 +131,7 @@ class Clients:
             await asyncio.sleep(0.2)
         kinds = [(topic, "partial" if p.get("partial") else "withdrawn" if p.get("withdrawn") else p.get("id"))
                  for _, topic, p in self.got]
-        raise AssertionError(f"timed out; got {kinds}")
+        raise AssertionError(f"timed out; got {kinds}; coach serve said:\n{self.serve.output()[-1500:]}")
 
     async def close(self):
         for room in (self.partner, self.facilitator):
@@ -216,7 +216,7 @@ async def test_livekit_server_killed_mid_session_comes_back_and_hints_resume(ser
                 break
             await asyncio.sleep(0.1)
         coach_back = time.monotonic() - killed_at
-        assert coach in c.facilitator.remote_participants, "the coach did not come back to the room"
+        assert coach in c.facilitator.remote_participants, f"the coach did not come back: {serve.output()[-1500:]}"
         from livekit import rtc
 
         rejoined = c.rejoin()
