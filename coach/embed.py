@@ -19,8 +19,8 @@ log = logging.getLogger("coach.embed")
 
 MAX_TOKENS = 128  # the safety check and the move classifier embed sentences and short turns, not pages
 DIMENSIONS = 384
-# The safety check, the move plan and the grounding measure each embed the same turn within a second of each other:
-# the vectors of the last few dozen texts are kept (in memory only, for the process's life) and not made again.
+# The safety check and then the move plan embed the same turn a moment apart: the vectors of the last few dozen
+# texts are kept (in memory only, for the process's life) and not made again.
 RECENT_TEXTS = 64
 
 
@@ -56,9 +56,10 @@ class OnnxEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
         with self._lock:
-            known = {t: self._recent[t] for t in dict.fromkeys(texts) if t in self._recent}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
+            known = {t: self._recent[t] for t in unique if t in self._recent}
+        missing = [t for t in unique if t not in known]
         if missing:
             with self._lock:
                 enc = self._tok.encode_batch([t if t.strip() else "." for t in missing])
@@ -71,7 +72,7 @@ class OnnxEmbedder:
                 while len(self._recent) > RECENT_TEXTS:
                     self._recent.popitem(last=False)
             known.update(fresh)
-        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+        return np.stack([known[t] for t in texts])
 
     def forget(self) -> None:
         """Drop the kept vectors (and with them the texts they were made from)."""
