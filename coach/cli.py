@@ -65,8 +65,10 @@ def format_event(ev: Event, verbose: bool = False) -> str | None:
             lines.append(f"    reminder:   {h.reminder}")
         return "\n".join(lines)
     if isinstance(ev, SafetyAlert):
-        return (f"[{_clock(ev.t)}] SAFETY ALERT (turn {ev.turn_id}, by {ev.source}) — {ev.speech_to_alert_s:.2f} s after speech\n"
-                f"    {ev.hint.suggestion}\n    ask:        {ev.hint.follow_ups[0]}")
+        grade = "SAFETY CHECK-IN" if ev.hint.alert == "check_in" else "SAFETY ALERT"
+        heard = f"\n    heard:      \"{ev.hint.heard}\"" if ev.hint.heard else ""
+        return (f"[{_clock(ev.t)}] {grade} (turn {ev.turn_id}, by {ev.source}) — {ev.speech_to_alert_s:.2f} s after speech"
+                f"{heard}\n    {ev.hint.suggestion}\n    ask:        {ev.hint.follow_ups[0]}")
     if isinstance(ev, HintFailed):
         return f"[{_clock(ev.t)}] hint #{ev.hint_id} failed: {ev.reason}"
     if isinstance(ev, CoachBehind):
@@ -165,9 +167,15 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @click.option("--no-plain", is_flag=True, help="Skip the plain faster-whisper word-error-rate baseline.")
 @click.option("--lag-minutes", type=float, default=0.0, help="Also replay this many minutes of continuous speech in real time and report the lag.")
 @click.option("--scaling", is_flag=True, help="Also measure how cost grows with turn length and conversation size.")
-@click.option("--safety", "safety_set", type=click.Path(dir_okay=False, path_type=Path),
-              help="Instead: score the safety check on a labelled JSON-lines set (recall, false alarms, time).")
-@click.option("--whisper", is_flag=True, help="With --safety: also voice the set (or read --corpus) and score what Whisper hears.")
+@click.option("--safety", is_flag=True,
+              help="Instead: score the safety check (recall, false alarms, alert rate on real talk, time) on the "
+                   "labelled sets in tests/data and the real-talk sets in ../shared/data (or --safety-set FILE).")
+@click.option("--safety-set", "safety_sets", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="With --safety: a labelled JSON-lines set instead of the defaults (repeatable).")
+@click.option("--no-real-talk", is_flag=True, help="With --safety: skip the real-talk sets.")
+@click.option("--real-talk-sample", type=click.IntRange(1), default=300, show_default=True,
+              help="With --safety --whisper: ordinary real-talk turns voiced per set (a seeded sample; all labelled ones too).")
+@click.option("--whisper", is_flag=True, help="With --safety: also voice the sets (or read --corpus) and score what Whisper hears.")
 @click.option("--quality", is_flag=True,
               help="Instead: hint quality (grounding, addressing, echo, variety, labels) per installed LLM, before "
                    "(LLM alone) and after (LLM summary + IFS move library), on the built-in corpus and --corpus.")
@@ -178,15 +186,17 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @click.option("--browser", is_flag=True, help="With --live: the facilitator is the real page in Chromium.")
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
-          limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety_set: Path | None,
-          whisper: bool, quality: bool, text_only: bool, live: bool, browser: bool) -> None:
+          limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety: bool,
+          safety_sets: tuple[Path, ...], no_real_talk: bool, real_talk_sample: int, whisper: bool, quality: bool, text_only: bool, live: bool, browser: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench
 
     if corpus is not None and not corpus.is_dir():
         raise click.ClickException(f"--corpus {corpus}: no such folder")
-    if safety_set is not None:
-        _bench_safety(settings, safety_set, whisper, corpus, json_out)
+    if safety_sets and not safety:
+        raise click.ClickException("--safety-set goes with --safety")
+    if safety:
+        _bench_safety(settings, list(safety_sets), whisper, corpus, json_out, not no_real_talk, real_talk_sample)
         return
     if browser and not live:
         raise click.ClickException("--browser goes with --live")
@@ -230,13 +240,15 @@ def _save(report: dict, json_out: Path | None, chart: Path | None = None, draw=N
         click.echo(f"chart drawn to {chart}", err=True)
 
 
-def _bench_safety(settings: Settings, path: Path, whisper: bool, corpus: Path | None, json_out: Path | None) -> None:
+def _bench_safety(settings: Settings, paths: list[Path], whisper: bool, corpus: Path | None, json_out: Path | None,
+                  real: bool, sample: int) -> None:
     from coach.bench_safety import format_safety_report, run_safety_bench, write_safety_json
     from coach.runtime import load_embedder
     from coach.safety import SafetyCheck
 
-    if not path.is_file():
-        raise click.ClickException(f"--safety {path}: no such file")
+    for path in paths:
+        if not path.is_file():
+            raise click.ClickException(f"--safety-set {path}: no such file")
     t0 = time.perf_counter()
     embed_id, embedder = load_embedder(settings)
     check = SafetyCheck(embedder)
@@ -247,7 +259,7 @@ def _bench_safety(settings: Settings, path: Path, whisper: bool, corpus: Path | 
 
         stt_id, transcriber = load_transcriber(settings)
         click.echo(f"speech to text: {stt_id}", err=True)
-    report = run_safety_bench(check, path, transcriber, corpus, settings.stt_vocabulary or None)
+    report = run_safety_bench(check, paths, transcriber, corpus, settings.stt_vocabulary or None, real=real, sample=sample)
     click.echo(format_safety_report(report))
     if json_out:
         write_safety_json(report, json_out)

@@ -9,7 +9,7 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from coach import safety
+from coach import alerts, safety
 from coach.config import default
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
@@ -49,10 +49,14 @@ class Hint(BaseModel):
     """What the facilitator sees."""
 
     summary: str = Field(max_length=SUMMARY_MAX, description="Reflects and validates what the partner said.")
-    suggestion: str = Field(max_length=max(SUGGESTION_MAX, safety.ALERT_MAX), description="One move for the facilitator.")
+    suggestion: str = Field(max_length=max(SUGGESTION_MAX, alerts.ALERT_MAX), description="One move for the facilitator.")
     follow_ups: list[str] = Field(min_length=2, max_length=2, description="Two gentle invitations, as questions.")
     reminder: str | None = Field(None, description="Peer-support reminder on the first hints of a session.")
     priority: Literal["normal", "safety"] = "normal"
+    alert: Literal["urgent", "check_in"] | None = Field(
+        None, description="A safety hint's grade: urgent (clear danger) or check_in (a sign to ask about gently).")
+    heard: str | None = Field(None, max_length=safety.HEARD_MAX + 2,
+                              description="A safety hint: the partner's words that raised it.")
 
 
 def draft_schema() -> dict:
@@ -297,25 +301,33 @@ def _finish(text: str, openings: tuple[str, ...], tail_max: int) -> str:
 
 def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = default("reminder_hints"),
              verdict: safety.SafetyVerdict | None = None) -> Hint:
-    """Apply the safety rule and the reminder policy to what the model wrote."""
-    is_safety = safety.is_safety(partner_text, draft.priority == "safety", verdict)
+    """Apply the safety rule and the reminder policy to what the model wrote. A safety hint keeps none of the model's
+    words: an alert's reflection is never free LLM text (it may have misheard or invented the very thing that matters)."""
+    level = safety.alert_level(partner_text, draft.priority == "safety", verdict)
+    reminder = REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None
+    if level is not None:
+        return alert_hint(level, verdict, partner_text, reminder)
     return Hint(
         summary=_finish(draft.summary, ("It sounds like",), SUMMARY_TAIL),
-        suggestion=safety.SAFETY_SUGGESTION if is_safety else _finish(draft.suggestion, SUGGESTION_OPENINGS, SUGGESTION_TAIL),
-        follow_ups=list(safety.SAFETY_FOLLOW_UPS) if is_safety else draft.follow_ups,
-        reminder=REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None,
-        priority="safety" if is_safety else "normal",
+        suggestion=_finish(draft.suggestion, SUGGESTION_OPENINGS, SUGGESTION_TAIL),
+        follow_ups=draft.follow_ups,
+        reminder=reminder,
     )
+
+
+def alert_hint(level: safety.Level, verdict: safety.SafetyVerdict | None, partner_text: str,
+               reminder: str | None = None) -> Hint:
+    """A safety hint of this grade in reviewed words, with the partner's words that raised it."""
+    category = verdict.category if verdict is not None and verdict.risk else None
+    heard = verdict.heard if verdict is not None and verdict.risk and verdict.heard else safety.heard_phrase(partner_text)
+    words = alerts.alert_words(level, category)
+    return Hint(summary=words.summary, suggestion=words.suggestion, follow_ups=list(words.follow_ups), reminder=reminder,
+                priority="safety", alert=level, heard=heard or None)
 
 
 def safety_hint(verdict: safety.SafetyVerdict) -> Hint:
     """What the facilitator sees the moment the safety check fires, before the LLM has written anything."""
-    return Hint(
-        summary=safety.SAFETY_SUMMARY,
-        suggestion=safety.alert_suggestion(verdict.category),
-        follow_ups=list(safety.SAFETY_FOLLOW_UPS),
-        priority="safety",
-    )
+    return alert_hint(verdict.level or safety.URGENT, verdict, verdict.heard)
 
 
 _FIELD = re.compile(r'"(summary|suggestion)"\s*:\s*"([^"]*)(")?')

@@ -22,12 +22,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
 from coach.embed import SentenceEmbedder
-from coach.safety_exemplars import RISK, SAFE
+from coach.safety_exemplars import EVERYDAY, RISK, SAFE
 
 log = logging.getLogger("coach.safety")
 
@@ -47,7 +47,10 @@ _TIER1 = [
     r"no reason to (?:live|go on)",
     r"(?:hurt|hurting|harm|harming|cut|cutting|burn|burning) myself",
     r"self[- ]?harm\w*",
-    r"overdos\w*",
+    # an overdose taken or meant; the worry of an accidental one (harm reduction, a heavy user) is no clear statement
+    r"(?:took|taken|taking|take|tried to|try to|attempted|going to|gonna|planning to|plan to|thinking (?:of|about)|"
+    r"thought (?:of|about)|want to|wanted to) (?:an |a )?overdos\w*",
+    r"overdos(?:ed|ing)(?! by accident| accidentally)(?= on purpose| again| last| on (?:my|her|his|the|all|sleeping|pain))",
     r"(?:sav|stockpil|hoard|collect)(?:e|ed|es|ing)? (?:up )?(?:my |some |all my |all the |the )?(?:[\w-]+'s )?(?:pills|tablets|meds|medication|painkillers?|sleeping pills)",
     r"(?:iron|lighter|cigarette|blade|razor|knife)\b[^.;!?]{0,40}\b(?:my|skin|wrists?|arms?|legs?)\b[^.;!?]{0,20}\bon purpose",
     r"(?:goodbye|suicide) (?:note|letter)s?",
@@ -72,7 +75,7 @@ _AUX = r"(?:(?:did|does|has|had|would|will|keeps?|kept|still|always|sometimes|ju
 _CHILD = r"(?:the|my|our|his|her) (?:little |baby |youngest |eldest |oldest |older |younger )?(?:baby|babies|son|daughter|child|children|kids?|boy|girl|toddler|niece|nephew|cousin|brother|sister)"
 _TIER1 += [
     r"(?:tak|end)(?:e|es|ing|ed)? my (?:own )?life",
-    r"(?:how|ways?) to (?:die|kill myself|end it|end my life|do it)(?! (?:of|laughing))",
+    r"(?:how|ways?) to (?:die|kill myself|end it|end my life)(?! (?:of|laughing))",
     r"painless way to die",
     r"(?:pills|tablets|meds) (?:it )?(?:would|will|'d) take to (?:kill me|die|end it)",
     r"(?:would|will|'d) take to kill me",
@@ -92,6 +95,9 @@ _TIER1 += [
     _OTHER + r" " + _AUX + r"(?:hits?|hit|beats?|beat|kicks?|kicked|chokes?|choked|slaps?|slapped|punch(?:es|ed)?) me(?! up\b)",
     r"(?:push|pushes|pushed|shove|shoves|shoved|threw|throws|dragg?ed|drags) me (?:down|into|against|across|over|off|out|by)",
     r"(?:throws?|threw) (?:stuff|things|\w+) at me",
+    r"(?:he|she|my (?:husband|wife|partner|boyfriend|girlfriend|dad|father|mum|mom|mother|stepdad|stepmum|ex)) "
+    r"(?:\w+ ){0,6}(?:throws?|threw|throwing) (?:stuff|things|plates|mugs|glasses|bottles|cups)\b[^.;!?]{0,100}\b"
+    r"(?:caught|hit|cut|struck) me",
     r"(?:by|pulled) my hair",
     r"(?:locks?|locked|locking) (?:me|him|her|them) (?:in|up|out)",
     r"(?:takes?|took|taking) my (?:phone|bank card|cards?|money|passport|keys) (?:and|so|away)",
@@ -147,6 +153,72 @@ _TIER1 += [
     r"(?:hit|hits|smack|smacks|smacked|beat|beats) (?:the|my) (?:older|younger|little|eldest|youngest|baby) one",
     r"(?:bruises|marks|welts) (?:all )?(?:over|on) (?:her|his|their) ",
     r"(?:drives?|driving|drove) (?:the kids|my kids|them|the children)(?: \w+)? (?:drunk|high)",
+    # self-harm going on, said without "myself": the act named with its object, or as a habit that is back
+    r"(?:the|my) (?:cutting|burning|self-harming|scratching)(?:'s| is| has| have)? (?:\w+ )?(?:got(?:ten)? )?(?:worse|deeper|"
+    r"back|started again|every (?:day|night))",
+    r"(?:started|start|been|keep|kept|keeps|went back to|gone back to) (?:cutting|burning)(?! (?:down|back|out|off|up|the|through"
+    r"|across|corners|calories|sugar|it out|ties|costs|hours|class|classes|school|candles|incense|wood|toast|dinner|bridges"
+    r"|(?:my|her|his|their|the kids'?) (?:own )?(?:hair|nails|fringe|fabric|lawn|grass|hedge)))",
+    r"(?:lighter|cigarette|blade|razor|compass|scissors|sharpener|glass|hot iron)s?(?: \w+){0,2} (?:on|into|across|against|to|over) my "
+    r"(?:arms?|skin|wrists?|legs?|thighs?|stomach|hips?|hands?)",
+    r"(?:cut|cuts|cutting|burn|burns|burned|burnt|burning) (?:on |into )?(?:my |the )?(?:arms?|wrists?|thighs?|legs?|stomach|hips?)"
+    r"(?! (?:on (?:the|a) (?:oven|stove|kettle|pan|iron|grill|barbecue|bbq)|(?:cooking|baking|in the kitchen)|"
+    r"(?:by|in) (?:the |an? )?accident))(?=[^.;!?]{0,60}\b(?:again|where (?:no ?one|nobody)|so (?:no ?one|nobody)|to (?:feel|"
+    r"cope|calm|stop)|when i|every|still|hide|long sleeves?|didn'?t mean to stop|on purpose))",
+    # means at hand: a weapon or a stock of pills taken out, held, counted, with no word of intent needed
+    r"(?:keeps?|kept|keep on|been|started|start) (?:taking|getting|lifting|pulling) (?:\w+ )?(?:(?:dad|father|mum|mom|grandad|"
+    r"husband|brother|partner)'?s )?(?:gun|rifle|pistol|shotgun|revolver|knife|pills|tablets|rope|belt) (?:out|down)",
+    r"(?:hold|holds|holding|held|count|counts|counting|counted|line up|lining up|lined up|sit with|sitting with|sat with|"
+    r"staring at|stare at|looking at|look at) (?:the|his|my|that|all the|all my|all those|those) (?:\w+ )?"
+    r"(?:gun|rifle|pistol|shotgun|revolver|pills|tablets|painkillers|sleeping pills|rope|noose)\b"
+    r"(?![^.;!?]{0,30}\b(?:into (?:the|my|a) (?:weekly |pill )?(?:box|organi[sz]er|dosette)|for the (?:week|month)|"
+    r"at the (?:range|club)|(?:range|club|shop|pharmacy|chemist)))",
+    r"(?:loaded|load|loading|cleaned|cleaning) (?:the|his|my|a) (?:gun|rifle|pistol|shotgun|revolver)\b"
+    r"(?![^.;!?]{0,40}\b(?:range|club|hunt|hunting|season|shoot(?:ing)? (?:day|season)))",
+    # a child or a young person's plan to hurt others with a weapon
+    r"(?:take|takes|taking|took|bring|brings|bringing|brought|carry|carries|carrying|sneak|sneaking|sneaked|snuck) "
+    r"(?:a |an |my |his |her |their |the |(?:\w+'s) )?(?:\w+ )?(?:knife|knives|gun|blade|rifle|pistol|weapon|machete|bat)s? "
+    r"(?:in(?:to)? |to )(?:school|college|class|the park)",
+    r"(?:shoot|stab|kill|hurt|get|attack) (?:them|everyone|everybody|people|the kids|those kids|the boys|the girls|the other kids|"
+    r"some kids|all of them) (?:at|in|after) (?:school|college|class)",
+    r"(?:kill|hurt|target) list",
+    r"list of (?:names|kids|people)\b[^.;!?]{0,80}\bwhat (?:he|she|they|i)(?:'d| would| will|'ll|'s going to) do to",
+    r"(?:knife|knives|gun|rifle|blade|machete|weapon)\b[^.;!?]{0,80}\b(?:make (?:them|him|her|everyone|those \w+) (?:sorry|pay)|"
+    r"get (?:them|him|her) back|hurt (?:them|him|her|those \w+))",
+    r"(?:had|got|took|grabbed|pulled) (?:the |a |my |his )?(?:tyre iron|tire iron|crowbar|baseball bat|bat|knife|hammer|machete|"
+    r"gun) out\b[^.;!?]{0,80}\b(?:walking|went|going|ran|running|came|coming) (?:over |up )?(?:to|at|towards?)",
+    r"what i(?:'ll| will|'m going to| am going to) do (?:to (?:him|her|them)|when i (?:find|see|get) (?:him|her|them))",
+    # suicide said in the words people use for it without the word: the others better off, not being here for a date,
+    # a voice that says to die, looking up how many tablets it would take
+    r"better off (?:if i (?:\w+ ){0,2}(?:wasn'?t|weren'?t|was not|were not) (?:here|around|alive|in the picture|in their lives)|"
+    r"with(?:out)? (?:\w+ ){0,4}than with me)",
+    r"i won'?t be (?:here|around|alive) (?:for (?:it|that|christmas|the|my|her|his|their|next)|by (?:then|christmas|the|next)|"
+    r"to see (?:it|that|the|them|him|her)|much longer|next (?:week|month|year))(?![^.;!?]{0,60}\b(?:holiday|away|travel\w*|trip|"
+    r"abroad|visiting|conference|moving|moved|vacation|shift|working|flight|course|festival|wedding|leave))",
+    r"(?:says|said|tells me|telling me|told me|keeps saying|kept saying|keeps telling me)(?: to)?,? (?:go on(?: then)?,? |just )?"
+    r"(?:kill yourself|die|you should die|you should be dead)\b",
+    r"(?:it'?s|it says|it keeps saying|voice says|voices say|critic says) (?:go on(?: then)? )?kill yourself",
+    r"go on(?: then)? kill yourself",
+    r"how many (?:of )?(?:my |the |her |his )?(?:tablets|pills|paracetamol|painkillers|sleeping pills|meds) (?:it )?"
+    r"(?:would|will|'d|it'd) (?:take|kill)",
+    # self-harm where nobody sees, wounds kept open
+    r"(?:cut|cuts|cutting|burn|burns|burning|hurt|hurts|hurting)(?: myself)? where (?:nobody|no one|no-one) (?:can )?(?:sees?|looks)",
+    r"(?:reopen|reopens|reopening|reopened|pick at|picks at|picking at|picked at|dig into|digging into) (?:the |my )?(?:old )?"
+    r"(?:marks|scars|cuts|wounds|scabs)",
+    # sex forced, threats that own a person, images held over someone
+    r"(?:holds?|held|holding|pins?|pinned|pinning) me down",
+    r"(?:makes|made|forces|forced|forcing|pressures?|pressured) me (?:to )?(?:have sex|do (?:it|things|stuff) (?:i|in bed))",
+    r"if i (?:say|said) no\b[^.;!?]{0,40}\b(?:carries|carried|keeps|kept|goes|went) (?:on|going|ahead)",
+    r"if i can'?t have you,? (?:no ?one|nobody|no-one) (?:will|can|else)",
+    r"(?:he|she|they)(?:'ll| will|'s going to|'re going to| is going to| are going to) (?:post|share|send|put) (?:them|it|those|"
+    r"the (?:pictures|photos|videos)) (?:everywhere|online|to everyone|to my (?:mum|mom|dad|parents|school|family|friends))",
+    # a child left alone or a parent's urge to harm a baby
+    r"(?:leave|leaving|left) (?:him|her|them|my (?:son|daughter|baby|kids?|little one)|the (?:kids|baby)|[a-z]+) (?:on (?:his|her|"
+    r"their) own|alone|home alone)\b[^.;!?]{0,40}\b(?:he'?s|she'?s|they'?re) (?:only )?(?:one|two|three|four|five|six|seven|"
+    r"eight|[1-8])\b(?! (?:years?|months?|weeks?) (?:into|in|on|at|of|with|since))",
+    r"(?:urges?|impulses?|flash(?:es)?)(?: \w+){0,3} to (?:shake|drop|throw|smother|hurt|hit|suffocate) (?:her|him|them|the baby|"
+    r"my baby)",
+    r"list of (?:people|names|kids|everyone) (?:\w+ )?(?:wants?|is going|'s going|going|plans?|planning) to (?:hurt|kill|shoot|stab|get)",
 ]
 
 _TIER2 = [
@@ -164,12 +236,28 @@ _TIER2 = [
 ]
 
 
+# Warning signs a counsellor asks about gently, reviewed as phrases: on their own they raise a check-in, never an urgent
+# alert (an estate planned "for when I'm gone" is ordinary talk for an older partner; the question settles it).
+_CHECK_IN_PHRASES = [
+    r"(?:when|after|once|by the time) i'?m (?:gone|not here|not around|dead)(?! (?:on|for|to|away|abroad|out|shopping))",
+    r"(?:when|after|once) i(?:'ve| have) gone(?! (?:on|to|away|abroad|out|shopping|home|back))",
+    r"(?:giving|given|gave|give) (?:all )?(?:my|away my) (?:things|stuff|belongings|possessions|savings) away",
+    r"(?:giving|given|gave|give) away (?:all )?(?:my|the) (?:things|stuff|belongings|possessions|savings|games|books|clothes)",
+    r"(?:said|saying|say) (?:my )?goodbyes?\b[^.;!?]{0,60}\b(?:quietly|without (?:them|anyone|anybody) knowing|for good|"
+    r"(?:one|for the) last time|before i go)",
+    r"(?:won'?t|will not) be (?:around|here) (?:much|for) (?:longer|long)",
+    r"(?:in case|if) (?:anything|something) (?:happens|should happen) to me",
+    r"(?:don'?t|do not) (?:see|have) (?:a|any) (?:future|reason to (?:live|go on|keep going))",
+]
+
+
 def _compile(patterns: list[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
 
 
 _T1 = _compile(_TIER1)
 _T2 = _compile(_TIER2)
+_T3 = _compile(_CHECK_IN_PHRASES)
 
 
 # Speech to text punctuates at random ("he said, if I leave him, he'll kill me") and keeps fillers ("I want to, um,
@@ -244,6 +332,12 @@ def denied_risk(text: str) -> bool:
     return any(_denied(clean, m) for m in _T1.finditer(clean))
 
 
+def warning_sign(text: str) -> bool:
+    """A reviewed warning sign the partner does not deny: a check-in on its own."""
+    clean = _clean(text)
+    return any(not _denied(clean, m) for m in _T3.finditer(clean)) and not finished_past(text)
+
+
 def possible_risk(text: str) -> bool:
     """Softer signs: a safety hint only when the model flags it too."""
     return bool(_T2.search(_clean(text)))
@@ -292,13 +386,54 @@ def _sentences(text: str) -> list[str]:
     return parts[:-1] or parts
 
 
+HEARD_MAX = 90  # characters of the partner's words a check-in quotes
+
+
+def quote(clause: str, turn: str = "") -> str:
+    """The partner's words as the facilitator is shown them: whole words only, at most HEARD_MAX characters. Where
+    the quote starts or stops inside a sentence of `turn`, an ellipsis says so (it quotes, it does not speak for the
+    partner)."""
+    words, out = clause.split(), []
+    for word in words:
+        if len(" ".join([*out, word])) > HEARD_MAX:
+            break
+        out.append(word)
+    at = turn.find(clause) if turn else -1
+    cut_before = at > 0 and turn[:at].rstrip()[-1:] not in (".", "!", "?", ";")
+    cut_after = len(out) < len(words) or (at >= 0 and turn[at + len(clause):].strip() != ""
+                                          and clause.rstrip()[-1:] not in (".", "!", "?", ";"))
+    return ("\u2026" if cut_before else "") + " ".join(out) + ("\u2026" if cut_after else "")
+
+
+def heard_phrase(text: str) -> str:
+    """The clause of the turn that holds its clear statement (the whole turn when no clause holds it alone)."""
+    clauses = segments(text)[:-1]
+    held = next((p for p in clauses if clear_risk(p)), None) or next((p for p in clauses if possible_risk(p)), text)
+    return quote(held, text)
+
+
+Level = Literal["urgent", "check_in"]
+URGENT: Level = "urgent"
+CHECK_IN: Level = "check_in"
+
+
 @dataclass(frozen=True)
 class SafetyVerdict:
+    """`level`: "urgent" for a clear statement of danger in what the partner said (the reviewed list), "check_in" for
+    a sign that may be risk and deserves a gentle question (by meaning, or a clear phrase only another reading of the
+    words holds). `heard`: the partner's words that raised it, shown to the facilitator with a check-in."""
+
     risk: bool
     category: str | None = None  # the kind of risk (safety_exemplars.RISK's keys), or None
     source: str = ""  # "phrase", "alternative" (a phrase in another reading), "meaning" or "alternative meaning"
     score: float = 0.0  # risk similarity minus look-alike similarity, for the clause that decided
     seconds: float = 0.0
+    level: Level | None = None
+    heard: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        return self.risk and self.level == URGENT
 
 
 NO_RISK = SafetyVerdict(False)
@@ -306,14 +441,17 @@ NO_RISK = SafetyVerdict(False)
 
 @dataclass(frozen=True)
 class MeaningConfig:
-    # Chosen with `coach bench --safety tests/data/safety_eval.jsonl` and real client turns (counseling-dev,
-    # 2026-12-02): a floor of 0.35 gave 97.3% recall but flagged 38% of ordinary emotional-support turns, and a card on
-    # every third turn is one nobody reads. 0.45: recall 94.7%, false alarms 8.2%, 13.8% of client turns. With the
-    # wider exemplars (veiled goodbyes, unwanted touching, finished pasts, others' stories): recall 97.3%, false
-    # alarms 3.7%, 16.6% of client turns; a floor of 0.47 would give 95.3%, 3.0% and 13.8%.
+    # Chosen with `coach bench --safety` on the labelled sets (tests/data/safety_eval.jsonl, safety_long.jsonl) and the
+    # real-talk sets (annomi-dev, counseling-dev client turns), 2026-12-07. The margin is over the nearer of two
+    # references: the reviewed look-alikes and ordinary session talk (safety_exemplars.EVERYDAY). Before that reference
+    # (a margin of 0.03 over the look-alikes alone): recall 98.0% / 94.4% (short / long turns), false alarms 2.2% /
+    # 80.3%, alerts on 12.1% and 15.4% of real client turns. Now 0.10: false alarms 0% / 16.7%, 1.4% and 2.4% of real
+    # turns, recall 86.7% / 87.0% by meaning and list together; 0.08 gave recall 88.7% / 90.7% with 3.0% / 5.3% of
+    # real turns alerted; 0.06, 90.7% / 92.6% with 5.1% / 7.7%. The encoder is the limit here (multilingual-e5-small,
+    # 4-bit, measured the same way: no better, ten times slower).
     top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
     min_similarity: float = 0.45  # a clause must be at least this close to risk exemplars
-    margin: float = 0.03  # ...and closer to risk than to the look-alikes by this much
+    margin: float = 0.10  # ...and closer to risk than to the look-alikes and to everyday talk by this much
     # Whisper's other readings hold the right words where its best one garbled them ("my axe" for "my ex", "there
     # may be cries" for "the baby cries"), but also look-alikes of safe turns: a clause only they contain must clear a
     # wider margin. 2026-12-03, tests/data/safety_eval.jsonl through Whisper: recall 90.7% -> 94.0% and false alarms
@@ -380,6 +518,20 @@ def _embed_sorted(embedder: SentenceEmbedder, texts: Sequence[str], batch: int =
     return out if out is not None else np.asarray(embedder.embed([]), dtype=np.float32)
 
 
+def _embed_by_length(embedder: SentenceEmbedder, parts: list[str]) -> np.ndarray:
+    """A turn's clauses in one batch, and the longer ones (the whole turn) apart: one batch pads every clause to the
+    longest, and a long turn's 11 windows padded to its 48-word whole took 200 ms instead of 60 + 20 ms."""
+    short = [i for i, p in enumerate(parts) if len(p.split()) <= WINDOW_WORDS + 4]
+    long = [i for i in range(len(parts)) if i not in set(short)]
+    if not short or not long:
+        return np.asarray(embedder.embed(parts), dtype=np.float32)
+    out = np.asarray(embedder.embed([parts[i] for i in short]), dtype=np.float32)
+    rows = np.zeros((len(parts), out.shape[1]), dtype=np.float32)
+    rows[short] = out
+    rows[long] = np.asarray(embedder.embed([parts[i] for i in long]), dtype=np.float32)
+    return rows
+
+
 def exemplar_matrix(embedder: SentenceEmbedder, texts: Sequence[str], n_risk: int, cache: bool = True) -> np.ndarray:
     """The exemplars' embeddings, read from a cache beside the embedding model when one made from the same texts by the
     same model is there (embedding ~900 sentences costs seconds at every start, more on a busy machine). The cache is
@@ -402,30 +554,35 @@ class SafetyCheck:
     """The safety decision for one transcript: phrase list first, then meaning. Thread-safe, ~10 ms per turn."""
 
     def __init__(self, embedder: SentenceEmbedder | None, config: MeaningConfig = MeaningConfig(),
-                 risk: dict[str, Sequence[str]] = RISK, safe: dict[str, Sequence[str]] = SAFE, cache: bool = True):
+                 risk: dict[str, Sequence[str]] = RISK, safe: dict[str, Sequence[str]] = SAFE,
+                 everyday: Sequence[str] = EVERYDAY, cache: bool = True):
         self._embedder, self.config = embedder, config
         self._risk_cats = [c for c, texts in risk.items() for _ in texts]
         if embedder is not None:
             risk_texts = [t for texts in risk.values() for t in texts]
             safe_texts = [t for texts in safe.values() for t in texts]
-            matrix = exemplar_matrix(embedder, risk_texts + safe_texts, len(risk_texts), cache)
-            self._risk, self._safe = matrix[: len(risk_texts)], matrix[len(risk_texts) :]
+            matrix = exemplar_matrix(embedder, risk_texts + safe_texts + list(everyday), len(risk_texts), cache)
+            n, m = len(risk_texts), len(risk_texts) + len(safe_texts)
+            self._risk, self._safe, self._everyday = matrix[:n], matrix[n:m], matrix[m:]
 
     def assess(self, text: str, alternatives: Sequence[str] = ()) -> SafetyVerdict:
-        """`alternatives`: Whisper's other readings of the same words. A clear statement in any of them counts (a
-        misheard "he slaps me" reads "he saps me" at best); by meaning, a clause found only in another reading must be
-        closer to risk by MeaningConfig.alternative_margin, as look-alike readings of safe turns are common."""
+        """`alternatives`: Whisper's other readings of the same words. A clear statement in the best reading is urgent;
+        one only another reading holds (a misheard "he slaps me" reads "he saps me" at best) is a check-in, as is a
+        clause that is risk by meaning. By meaning, a clause found only in another reading must be closer to risk by
+        MeaningConfig.alternative_margin, as look-alike readings of safe turns are common."""
         t0 = time.perf_counter()
         if not text.strip():
             return NO_RISK
         if clear_risk(text):
-            return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0)
+            return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0, URGENT,
+                                 heard_phrase(text))
         # a denial in the best reading outweighs the same words garbled in a weaker one ("I'm not drawing to hurt
         # myself" for "not going to"), for the list and for meaning alike
         denied = denied_risk(text)
         heard_as = None if denied else next((alt for alt in alternatives if clear_risk(alt)), None)
         if heard_as is not None:
-            return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0)
+            return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0, CHECK_IN,
+                                 heard_phrase(heard_as))
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         best = _meaning_parts(text)
@@ -434,10 +591,16 @@ class SafetyCheck:
         scores, cats = self._scores(best + others)
         if len(best) and scores[: len(best)].max() >= self.config.margin:
             i = int(np.argmax(scores[: len(best)]))
-            return SafetyVerdict(True, cats[i], "meaning", float(scores[i]), time.perf_counter() - t0)
+            return SafetyVerdict(True, cats[i], "meaning", float(scores[i]), time.perf_counter() - t0, CHECK_IN,
+                                 quote(best[i], text))
         if others and scores[len(best) :].max() >= self.config.margin + self.config.alternative_margin:
             i = len(best) + int(np.argmax(scores[len(best) :]))
-            return SafetyVerdict(True, cats[i], "alternative meaning", float(scores[i]), time.perf_counter() - t0)
+            return SafetyVerdict(True, cats[i], "alternative meaning", float(scores[i]), time.perf_counter() - t0,
+                                 CHECK_IN, quote(others[i - len(best)]))
+        if warning_sign(text):
+            held = next((p for p in segments(text)[:-1] if warning_sign(p)), text)
+            return SafetyVerdict(True, self._category(text), "warning sign", 1.0, time.perf_counter() - t0, CHECK_IN,
+                                 quote(held, text))
         top = float(scores.max()) if len(scores) else -1.0
         return SafetyVerdict(False, score=top, seconds=time.perf_counter() - t0)
 
@@ -454,14 +617,17 @@ class SafetyCheck:
         return float(scores[best]), cats[best]
 
     def _scores(self, parts: list[str]) -> tuple[np.ndarray, list[str | None]]:
-        """Each clause's (risk minus look-alike) similarity, -1 where it is not near any risk, and its risk kind."""
+        """Each clause's similarity to risk minus that to the nearer of the look-alikes and everyday talk (-1 where it is
+        not near any risk), and its risk kind."""
         if not parts or self._embedder is None:
             return np.zeros(0), []
-        emb = self._embedder.embed(parts)
+        emb = _embed_by_length(self._embedder, parts)
         k = self.config.top_k
-        risk_sims, safe_sims = emb @ self._risk.T, emb @ self._safe.T
+        risk_sims = emb @ self._risk.T
         risk_top = np.sort(risk_sims, axis=1)[:, -k:].mean(axis=1)
-        safe_top = np.sort(safe_sims, axis=1)[:, -k:].mean(axis=1)
+        safe_top = np.sort(emb @ self._safe.T, axis=1)[:, -k:].mean(axis=1)
+        if len(self._everyday):
+            safe_top = np.maximum(safe_top, np.sort(emb @ self._everyday.T, axis=1)[:, -k:].mean(axis=1))
         scores = np.where(risk_top >= self.config.min_similarity, risk_top - safe_top, -1.0)
         return scores, [self._risk_cats[int(j)] for j in np.argmax(risk_sims, axis=1)]
 
@@ -476,33 +642,15 @@ class SafetyCheck:
         return self._risk_cats[int(np.unravel_index(np.argmax(sims), sims.shape)[1])]
 
 
+def alert_level(text: str, model_says_safety: bool, verdict: SafetyVerdict | None = None) -> Level | None:
+    """The final word on a hint: urgent for a clear statement, the check's own grade for its verdict, a check-in when
+    the LLM flags a turn that holds a softer phrase; None when the turn shows no sign of risk."""
+    if clear_risk(text):
+        return URGENT
+    if verdict is not None and verdict.risk:
+        return verdict.level or CHECK_IN
+    return CHECK_IN if model_says_safety and possible_risk(text) else None
+
+
 def is_safety(text: str, model_says_safety: bool, verdict: SafetyVerdict | None = None) -> bool:
-    """The final word on a hint: the list, the meaning check, or the LLM backed by a softer phrase."""
-    return clear_risk(text) or bool(verdict and verdict.risk) or (model_says_safety and possible_risk(text))
-
-
-SAFETY_SUGGESTION = (
-    "Slow down and stay with them. Gently ask if they are safe right now; if not, help them reach "
-    "local emergency or crisis support."
-)
-SAFETY_FOLLOW_UPS = (
-    "Are you safe right now?",
-    "Would it help to pause and breathe together for a moment?",
-)
-SAFETY_SUMMARY = "It sounds like you are carrying something very heavy right now."
-CATEGORY_LABELS = {
-    "suicidal_ideation": "They may be thinking of ending their life.",
-    "plan_or_preparation": "They may be preparing to end their life.",
-    "self_harm": "They may be hurting themselves.",
-    "abuse_or_violence": "Someone may be hurting them.",
-    "threat_by_others": "Someone may be threatening them.",
-    "danger_to_others": "Someone else may be in danger.",
-    "child_at_risk": "A child may be in danger.",
-}
-_ANY_DANGER = "They may be in danger."
-ALERT_MAX = max(len(x) for x in (*CATEGORY_LABELS.values(), _ANY_DANGER)) + 1 + len(SAFETY_SUGGESTION)
-
-
-def alert_suggestion(category: str | None) -> str:
-    """The facilitator's safety move, led by what the check heard (a guess: the facilitator asks, never assumes)."""
-    return f"{CATEGORY_LABELS.get(category or '', _ANY_DANGER)} {SAFETY_SUGGESTION}"
+    return alert_level(text, model_says_safety, verdict) is not None

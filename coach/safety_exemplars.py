@@ -5,6 +5,8 @@ meaning, not new spellings of one already here; keep each list balanced; run `co
 
 from __future__ import annotations
 
+from importlib import resources
+
 RISK: dict[str, tuple[str, ...]] = {
     "suicidal_ideation": (
         "I want to kill myself.",
@@ -944,3 +946,15 @@ SAFE: dict[str, tuple[str, ...]] = {
         "I sliced my thumb open on a tin lid and had to get it glued at A&E.",
     ),
 }
+
+
+def _everyday() -> tuple[str, ...]:
+    text = resources.files("coach").joinpath("everyday_talk.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+# Ordinary session talk (drinking, smoking, medication, illness, family, work, feelings, parts language, plans, idioms),
+# one utterance a line in coach/everyday_talk.txt: the reference a clause must be closer to risk than to. Without it,
+# any clause near nothing in particular (a plan to walk more, taking the medicine) sat nearer the wide risk list than
+# the narrow look-alikes, and 12% of real client turns raised an alert (annomi-dev, 2026-12-07).
+EVERYDAY: tuple[str, ...] = _everyday()

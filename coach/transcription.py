@@ -30,7 +30,7 @@ from coach.events import (
     TurnRisk,
 )
 from coach.hints import safety_hint
-from coach.safety import NO_RISK, SafetyCheck, SafetyVerdict
+from coach.safety import NO_RISK, URGENT, SafetyCheck, SafetyVerdict
 from coach.stt import GuardConfig, SttResult, Transcriber, run_stt
 from coach.workers import Update, Worker
 
@@ -108,7 +108,7 @@ class Transcription:
         self._jobs: dict[int, tuple[str, int]] = {}  # STT job -> (kind: final/spec, turn id)
         self._open: _OpenTurn | None = None
         self._ended: dict[int, SpeechEnded] = {}  # turns over whose final words are still owed
-        self._alerted: set[int] = set()
+        self._alerted: dict[int, str] = {}  # turn id -> the grade of the alert raised for it
         self._context = ""  # recent transcript, Whisper's prompt
 
     @property
@@ -193,7 +193,7 @@ class Transcription:
             return events + self._on_spec(turn_id, u)
         if u.kind == "error":
             self._ended.pop(turn_id, None)
-            self._alerted.discard(turn_id)
+            self._alerted.pop(turn_id, None)
             log.error("speech to text failed for turn %d: %s", turn_id, type(u.value).__name__)
             return events + [TranscriptDropped(turn_id, f"error: {type(u.value).__name__}", u.t)]
         return events + self._final(turn_id, u.value, u.t)
@@ -202,14 +202,15 @@ class Transcription:
         if not verdict.risk:
             return []
         events: list[Event] = [TurnRisk(turn_id, verdict, t)]
-        if turn_id in self._alerted:
+        # one alert per turn, unless a later pass hears it more clearly: a check-in becomes an urgent alert
+        if turn_id in self._alerted and not (verdict.urgent and self._alerted[turn_id] != URGENT):
             return events
-        self._alerted.add(turn_id)
+        self._alerted[turn_id] = verdict.level or URGENT
         if self._open and self._open.turn_id == turn_id:
             t_end = self._open.spec_t_end
         else:
             t_end = self._ended[turn_id].t_end if turn_id in self._ended else t
-        log.warning("turn %d: safety check fired (%s, %s)", turn_id, verdict.category, verdict.source)
+        log.warning("turn %d: safety check fired (%s, %s, %s)", turn_id, verdict.level, verdict.category, verdict.source)
         return events + [SafetyAlert(turn_id, safety_hint(verdict), verdict.category, verdict.source, t_end, t)]
 
     def _on_spec(self, turn_id: int, u: Update) -> list[Event]:
@@ -225,7 +226,7 @@ class Transcription:
     def _final(self, turn_id: int, result: SttResult, t: float) -> list[Event]:
         """A turn's final words, from either pass: its Transcript, or why there is none."""
         ended = self._ended.pop(turn_id)
-        self._alerted.discard(turn_id)  # no pass over this turn is left to raise another alert
+        self._alerted.pop(turn_id, None)  # no pass over this turn is left to raise another alert
         if not result.text:
             log.info("turn %d dropped: %s", turn_id, result.dropped)
             return [TranscriptDropped(turn_id, result.dropped or "empty", t)]

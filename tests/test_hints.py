@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from coach import safety
+from coach import alerts, safety
 from coach.errors import ModelOutputError
 from coach.hints import (
     EXAMPLE_ASSISTANT,
@@ -69,10 +69,12 @@ def test_normal_hint_keeps_the_model_text():
 
 def test_clear_risk_forces_safety_even_if_the_model_says_normal():
     hint = finalize(draft(priority="normal"), "Sometimes I want to kill myself.", 0)
-    assert hint.priority == "safety"
-    assert hint.suggestion == safety.SAFETY_SUGGESTION
-    assert hint.follow_ups == list(safety.SAFETY_FOLLOW_UPS)
-    assert hint.summary == VALID_DRAFT["summary"]  # the reflection is still the model's
+    assert hint.priority == "safety" and hint.alert == "urgent"
+    assert hint.suggestion.endswith(alerts.URGENT_SUGGESTION)
+    assert hint.follow_ups == list(alerts.URGENT_FOLLOW_UPS)
+    # an alert's reflection is reviewed words, never the model's (it may have misheard the very thing that matters)
+    assert hint.summary == alerts.URGENT_SUMMARY != VALID_DRAFT["summary"]
+    assert hint.heard == "Sometimes I want to kill myself."
     Hint.model_validate(hint.model_dump())  # the long safety suggestion fits the Hint's bounds
 
 
@@ -84,7 +86,8 @@ def test_model_safety_flag_on_neutral_text_is_lowered():
 
 def test_model_safety_flag_with_soft_phrase_is_kept():
     hint = finalize(draft(priority="safety"), "Everything feels hopeless lately.", 0)
-    assert hint.priority == "safety" and hint.follow_ups == list(safety.SAFETY_FOLLOW_UPS)
+    assert hint.priority == "safety" and hint.alert == "check_in"  # a softer sign: a gentle question, not "are you safe"
+    assert hint.summary == alerts.CHECK_IN_SUMMARY and "safe right now" not in " ".join(hint.follow_ups)
 
 
 def test_finalize_keeps_a_complete_field_without_final_period():
@@ -448,8 +451,8 @@ def test_combined_writer_never_repeats_a_follow_up_or_a_summary(chooser):
 def test_combined_writer_keeps_the_safety_rule(chooser):
     writer = HintWriter(FakeChat(default=summary_json()), moves=chooser)
     result = writer.write("Sometimes I want to kill myself.")
-    assert result.hint.priority == "safety" and result.hint.follow_ups == list(safety.SAFETY_FOLLOW_UPS)
-    assert result.hint.suggestion == safety.SAFETY_SUGGESTION
+    assert result.hint.priority == "safety" and result.hint.follow_ups == list(alerts.URGENT_FOLLOW_UPS)
+    assert result.hint.suggestion.endswith(alerts.URGENT_SUGGESTION) and result.hint.summary == alerts.URGENT_SUMMARY
     assert writer.move_state.moves == []  # the move's words were not shown: still unused
 
 

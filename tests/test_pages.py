@@ -450,6 +450,44 @@ def test_safety_hint_is_on_top_and_unmissable(facilitator):
     expect(top.locator(".hint-reminder")).to_have_count(0)
 
 
+def test_an_urgent_alert_and_a_check_in_look_and_read_differently(facilitator):
+    from coach.alerts import alert_words
+    from coach.hints import Hint
+
+    page, _ = facilitator
+
+    def alert(hint_id: str, level: str, heard: str) -> dict:
+        words = alert_words(level, "suicidal_ideation")
+        fields = Hint(summary=words.summary, suggestion=words.suggestion, follow_ups=list(words.follow_ups),
+                      priority="safety", alert=level, heard=heard).model_dump()
+        return hint(id=hint_id, reminder=None) | fields
+
+    render(page, "renderHint", alert("c1", "check_in", "I won't be around to see any of it"))
+    check_in = page.locator('.hint[data-hint-id="c1"]')
+    expect(check_in).to_have_class(re.compile(r"\bcheck-in\b"))
+    expect(check_in.locator(".hint-badge")).to_have_text(re.compile("check in", re.I))
+    expect(check_in.locator(".hint-heard q")).to_have_text("I won't be around to see any of it")  # what raised it
+    expect(check_in).not_to_contain_text("safe right now")  # never the crisis question out of the blue
+    banner = page.locator("#safety-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_attribute("role", "status")  # a gentle notice, not an alarm
+
+    render(page, "renderHint", alert("u1", "urgent", "I have been planning how I would do it"))
+    urgent = page.locator('.hint[data-hint-id="u1"]')
+    expect(urgent).to_have_class(re.compile(r"\bsafety\b"))
+    expect(urgent).not_to_have_class(re.compile(r"\bcheck-in\b"))
+    expect(urgent).to_contain_text("Are you safe right now?")
+    style = "n => [getComputedStyle(n).backgroundColor, getComputedStyle(n).borderLeftColor]"
+    assert urgent.evaluate(style) != check_in.evaluate(style)  # they look different, not only read differently
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner).not_to_have_class(re.compile(r"\bcheck-in\b"))
+    banner_bg = banner.evaluate("n => getComputedStyle(n).backgroundColor")
+
+    render(page, "renderHint", alert("c2", "check_in", "I keep giving my things away"))  # a later check-in
+    expect(banner).to_have_attribute("role", "alert")  # does not soften the urgent alert still on screen
+    assert banner.evaluate("n => getComputedStyle(n).backgroundColor") == banner_bg
+
+
 def test_partial_hints_update_one_card(facilitator):
     page, _ = facilitator
     render(page, "renderHint", hint(id="h7", partial=True, summary="Part of you is", suggestion=None, follow_ups=None,

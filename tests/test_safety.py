@@ -188,7 +188,8 @@ def check(embedder):
 ])
 def test_indirect_danger_is_found_by_meaning(check, text):
     verdict = check.assess(text)
-    assert verdict.risk and verdict.source == "meaning", verdict
+    # by meaning, or by a reviewed warning sign ("when I'm gone"): either way a check-in, not an urgent alert
+    assert verdict.risk and verdict.source in ("meaning", "warning sign") and verdict.level == "check_in", verdict
 
 
 @pytest.mark.parametrize("text", [
@@ -295,7 +296,7 @@ def test_a_denial_in_the_best_reading_outweighs_a_weaker_reading_that_garbles_it
 
 
 def test_a_meaning_only_another_reading_holds_must_clear_a_wider_margin(check):
-    garbled, heard_right = "I've started writing lettuce to everyone I love.", "I've started writing letters to everyone I love."
+    garbled, heard_right = "I've been giving my thongs a wade to people.", "I've been giving my things away to people."
     plain = check.meaning_score(heard_right)[0]
     assert not check.assess(garbled).risk and plain >= check.config.margin  # the premise
     verdict = check.assess(garbled, [heard_right])
@@ -329,3 +330,82 @@ def test_a_clause_of_three_words_is_read_only_within_its_turn():
     parts = segments("The doctor said the scan was clear, but I'm still shaken.")
     assert "I'm still shaken." not in parts and parts[-1].endswith("I'm still shaken.")
     assert segments("I want out.") == ["I want out."]  # a short turn is read as it is
+
+
+# ---- the grades, and the families added for what was missed (2026-12-07) ------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "the cutting has got worse since christmas",  # self-harm going on, said without "myself"
+    "I started cutting again last week and I hide it with long sleeves",
+    "I burn where nobody sees, mostly the tops of my legs",
+    "I'd been doing the thing with the lighter again on my arm",
+    "I keep reopening the old marks on my stomach so they don't heal",
+    "I keep taking my dad's gun out of the cupboard and just holding it",  # means at hand, no word of intent
+    "most nights I sit with the pills for a while before bed",
+    "he said he's going to take a knife to school and stab those kids",  # a child's plan to hurt other children
+    "my son has a kill list in his notebook",
+    "I know where my uncle keeps his hunting knife and I'm going to make them sorry",
+    "honestly they'd all be better off if I wasn't in the picture",
+    "there's no point booking anything, I won't be here for it",
+    "the critic keeps saying go on then, kill yourself",
+    "I looked up how many of my tablets it would take",
+    "if I say no he just carries on anyway and holds me down",
+    "he left a note saying if I can't have you nobody will",
+    "I've been leaving Kai on his own at night, he's four",
+    "I get this urge to shake her when she won't stop screaming",
+])
+def test_the_families_added_for_missed_danger(text):
+    assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I've heard how to do it a hundred times, how am I supposed to quit smoking?",  # "how to do it" is not a method
+    "I don't want to have an overdose and I don't want an infection, the usual worries",  # harm reduction
+    "I started cutting down on sugar and cutting back on the wine",
+    "I've been cutting my own hair since lockdown",
+    "I burned my arm on the oven at work",
+    "I counted all my pills into the weekly pill box for the week",
+    "I won't be here for the meeting, I'm on holiday",
+    "I left him alone for the day, he's four years into the job",
+    "my kids throw things around and then the ball hit me in the face",
+    "my friend told me to end it with him",
+    "we are all better off without him, honestly",
+])
+def test_the_new_families_stay_off_their_look_alikes(text):
+    assert not clear_risk(text)
+
+
+def test_a_clear_statement_is_urgent_and_quotes_the_clause_that_holds_it(check):
+    turn = ("So the weekend was fine, we went to the shops. Then my mum called. Honestly I want to kill myself "
+            "most nights. Anyway, sorry.")
+    verdict = check.assess(turn)
+    assert verdict.urgent and verdict.level == "urgent" and verdict.source == "phrase"
+    assert verdict.heard == "Honestly I want to kill myself most nights."
+
+
+def test_a_sign_by_meaning_or_in_another_reading_is_a_check_in(check):
+    by_meaning = check.assess("Nobody would even notice if I disappeared for good.")
+    assert by_meaning.risk and by_meaning.level == "check_in" and not by_meaning.urgent
+    assert by_meaning.heard == "Nobody would even notice if I disappeared for good."
+    heard_elsewhere = check.assess("he saps me when he drinks", ["he slaps me when he drinks"])
+    assert heard_elsewhere.level == "check_in" and heard_elsewhere.heard == "he slaps me when he drinks"
+
+
+def test_a_long_quote_is_cut_at_a_word_and_says_so():
+    from coach.safety import HEARD_MAX, quote
+
+    clause = " ".join(["word"] * 40)
+    q = quote(clause, "Before. " + clause + " and after")
+    assert len(q) <= HEARD_MAX + 2 and q.endswith("\u2026") and " wor\u2026" not in q
+
+
+@pytest.mark.parametrize("text", [
+    "I'm trying to cut down, I had five or six beers on Friday and the hangover was brutal.",
+    "I forgot my tablets for a couple of days and my stomach has been all over the place.",
+    "Yeah, I'll take the medicine, and maybe walk a bit more in the mornings.",
+    "My girlfriend saw me smoking a cigarette outside work and she was really upset with me.",
+    "We had a shouting match over the washing up and then we both calmed down and laughed about it.",
+])
+def test_ordinary_session_talk_is_no_alert(check, text):
+    verdict = check.assess(text)
+    assert not verdict.risk, verdict

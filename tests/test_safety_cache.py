@@ -32,10 +32,10 @@ def caches(folder) -> list:
 
 def test_a_second_start_reads_the_cache_instead_of_embedding(tmp_path):
     first = ModelEmbedder(tmp_path)
-    a = SafetyCheck(first, risk=RISK, safe=SAFE)
+    a = SafetyCheck(first, risk=RISK, safe=SAFE, everyday=())
     assert first.embedded() == N and len(caches(tmp_path)) == 1
     second = ModelEmbedder(tmp_path)
-    b = SafetyCheck(second, risk=RISK, safe=SAFE)
+    b = SafetyCheck(second, risk=RISK, safe=SAFE, everyday=())
     assert second.embedded() == 0
     assert np.array_equal(a._risk, b._risk) and np.array_equal(a._safe, b._safe)
     text = "lately I've been giving all my things away"
@@ -56,7 +56,7 @@ def test_other_texts_or_another_model_are_recomputed_and_replace_the_old_cache(t
     old = caches(tmp_path)
     risk = {**RISK, "threat_by_others": ("He said he'd kill me if I left.",)} if change == "texts" else RISK
     emb = ModelEmbedder(tmp_path, identity="model-b" if change == "model" else "model-a")
-    check = SafetyCheck(emb, risk=risk, safe=SAFE)
+    check = SafetyCheck(emb, risk=risk, safe=SAFE, everyday=())
     assert emb.embedded() == N + (change == "texts")
     assert len(check._risk) == len(check._risk_cats)
     assert caches(tmp_path) != old and len(caches(tmp_path)) == 1  # the stale one is gone
@@ -68,7 +68,7 @@ def test_a_moved_safe_exemplar_is_another_cache(tmp_path):
     moved_risk = {"suicidal_ideation": RISK["suicidal_ideation"]}
     moved_safe = {**SAFE, "past_or_negated": RISK["abuse_or_violence"]}
     emb = ModelEmbedder(tmp_path)
-    check = SafetyCheck(emb, risk=moved_risk, safe=moved_safe)
+    check = SafetyCheck(emb, risk=moved_risk, safe=moved_safe, everyday=())
     assert emb.embedded() == N and check._risk.shape[0] == 2 and check._safe.shape[0] == 3
 
 
@@ -84,10 +84,10 @@ def test_a_corrupt_cache_is_recomputed_silently(tmp_path, damage):
     else:
         path.write_bytes(damage)
     emb = ModelEmbedder(tmp_path)
-    check = SafetyCheck(emb, risk=RISK, safe=SAFE)
+    check = SafetyCheck(emb, risk=RISK, safe=SAFE, everyday=())
     assert emb.embedded() == N and check._risk.shape == (3, FakeEmbedder.DIM)
     again = ModelEmbedder(tmp_path)
-    SafetyCheck(again, risk=RISK, safe=SAFE)
+    SafetyCheck(again, risk=RISK, safe=SAFE, everyday=())
     assert again.embedded() == 0, "the damaged file was replaced by a good one"
 
 
@@ -95,14 +95,14 @@ def test_a_folder_that_cannot_be_written_means_memory_only(tmp_path):
     not_a_folder = tmp_path / "model.onnx"
     not_a_folder.write_bytes(b"x")  # writing "inside" a file fails like a read-only folder does, even for root
     emb = ModelEmbedder(not_a_folder)
-    check = SafetyCheck(emb, risk=RISK, safe=SAFE)
+    check = SafetyCheck(emb, risk=RISK, safe=SAFE, everyday=())
     assert emb.embedded() == N and check._safe.shape[0] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # nothing written anywhere else
 
 
 def test_no_cache_without_a_model_identity_or_when_turned_off(tmp_path):
     emb = ModelEmbedder(tmp_path, identity="")
-    SafetyCheck(emb, risk=RISK, safe=SAFE)
+    SafetyCheck(emb, risk=RISK, safe=SAFE, everyday=())
     emb = ModelEmbedder(tmp_path)
     SafetyCheck(emb, risk=RISK, safe=SAFE, cache=False)
     assert caches(tmp_path) == []

@@ -146,12 +146,13 @@ function renderHint(payload, stream = {}) {
 }
 
 function fillHint(node, id, data, { partial, safety }) {
-  node.className = `hint${safety ? ' safety' : ''}${partial ? ' is-partial' : ''}`;
+  const checkIn = safety && data.alert === 'check_in';
+  node.className = `hint${safety ? ' safety' : ''}${checkIn ? ' check-in' : ''}${partial ? ' is-partial' : ''}`;
   node.dataset.hintId = id;
   node.setAttribute('aria-busy', String(partial));
 
   const meta = el('div', 'hint-meta');
-  meta.append(el('span', 'hint-badge', safety ? 'Safety: stay with your partner' : 'Hint'));
+  meta.append(el('span', 'hint-badge', checkIn ? 'Check in gently' : safety ? 'Safety: stay with your partner' : 'Hint'));
   const seconds = Number(data.latencies?.speech_to_hint_s);
   if (partial) meta.append(el('span', 'hint-latency', 'writing…'));
   else if (Number.isFinite(seconds)) {
@@ -161,6 +162,12 @@ function fillHint(node, id, data, { partial, safety }) {
   }
   const parts = [meta];
 
+  const heard = safety ? text(data.heard) : null;
+  if (heard) { // the partner's own words that raised it: the facilitator judges, the coach only noticed
+    const p = el('p', 'hint-heard');
+    p.append(el('span', 'hint-label', 'Heard'), el('q', null, heard));
+    parts.push(p);
+  }
   const summary = text(data.summary);
   if (summary) parts.push(el('p', 'hint-summary', summary));
   const suggestion = text(data.suggestion);
@@ -190,8 +197,13 @@ function trimHints() {
 }
 
 function showSafety(id, data) {
-  const summary = text(data.summary) ?? 'Your partner may be in danger.';
-  ui.safetyText.textContent = `Safety: ${summary} See the hint below.`;
+  const checkIn = data.alert === 'check_in';
+  if (checkIn && safetyHintId !== null && !ui.safetyBanner.classList.contains('check-in')) return; // urgent stays
+  ui.safetyText.textContent = checkIn
+    ? 'Check in: something your partner said may be a sign of risk. See the hint below.'
+    : `Safety: ${text(data.summary) ?? 'Your partner may be in danger.'} See the hint below.`;
+  ui.safetyBanner.classList.toggle('check-in', checkIn);
+  ui.safetyBanner.setAttribute('role', checkIn ? 'status' : 'alert');
   ui.safetyBanner.hidden = false;
   safetyHintId = id;
 }
@@ -302,6 +314,8 @@ function noteHint(id, data) {
   notes.hints.set(id, {
     id,
     priority: data.priority === 'safety' ? 'safety' : 'normal',
+    alert: data.priority === 'safety' ? (data.alert === 'check_in' ? 'check_in' : 'urgent') : null,
+    heard: data.priority === 'safety' ? text(data.heard) : null,
     summary: text(data.summary),
     suggestion: text(data.suggestion),
     follow_ups: Array.isArray(data.follow_ups) ? data.follow_ups.map(text).filter(Boolean) : [],
@@ -343,8 +357,9 @@ function notesMarkdown(now = new Date()) {
   lines.push('', '## Hints', '');
   if (!data.hints.length) lines.push('_No hints._');
   data.hints.forEach((hint, i) => {
-    lines.push(`### ${i + 1}. ${hint.priority === 'safety' ? 'Safety hint' : 'Hint'}`
+    lines.push(`### ${i + 1}. ${hint.alert === 'check_in' ? 'Safety check-in' : hint.priority === 'safety' ? 'Safety hint' : 'Hint'}`
       + (hint.turn_ids.length ? ` (after turn ${hint.turn_ids.join(', ')})` : ''), '');
+    if (hint.heard) lines.push(`- Heard: ${md(hint.heard)}`);
     if (hint.summary) lines.push(`- Summary: ${md(hint.summary)}`);
     if (hint.suggestion) lines.push(`- Suggestion: ${md(hint.suggestion)}`);
     for (const question of hint.follow_ups) lines.push(`- You could ask: ${md(question)}`);
