@@ -62,7 +62,7 @@ class PipelineMode:
 PipelineMode.STREAMING = PipelineMode()
 PipelineMode.TURN = PipelineMode(False, False, False)
 # Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
-# with `coach bench --safety tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
+# with `coach bench --safety --safety-set tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
 # recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
 STT_VOCABULARY = ("A peer-support talk about parts: a protector, a firefighter, an exile, a manager part, Self. Words of "
                   "danger: goodbye letter, pills, rope, bridge, razor, knife, gun, overdose, suicide, self-harm, he hits "

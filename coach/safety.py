@@ -1,14 +1,17 @@
-"""Is the partner in danger? Two reviewed layers, both far faster than the LLM and never waiting for it.
+"""Is the partner in danger? Reviewed layers, all far faster than the LLM and never waiting for it, in two grades.
 
-1. Phrase lists: a clear statement of suicide, self-harm, abuse or danger (tier 1) always decides. Softer phrases
-   (tier 2) count only when the LLM flags the turn too.
-2. Meaning: the sentence embedding of each part of the turn is compared with reviewed exemplars of risk and of
-   look-alikes that are not risk (idioms, IFS parts language, grief, everyday hurt; coach/safety_exemplars.py).
+1. Phrase lists: a clear statement of suicide, self-harm, abuse or danger to others (tier 1) is an urgent alert.
+   Reviewed warning signs ("when I'm gone", "in case anything happens to me") are a check-in on their own; softer
+   phrases (tier 2) are a check-in only when the LLM flags the turn too.
+2. Meaning: the sentence embedding of each part of the turn is compared with reviewed exemplars of risk, of
+   look-alikes that are not risk (idioms, IFS parts language, grief, everyday hurt; coach/safety_exemplars.py) and of
+   ordinary session talk (coach/everyday_talk.txt): a clause much nearer risk than both is a check-in.
    People in danger rarely use the list's words ("everyone would be better off without me").
    The exemplars' embeddings are cached beside the embedding model (exemplar_matrix), keyed by the texts and the
-   model, so a start-up does not embed ~900 sentences again.
+   model, so a start-up does not embed ~1,600 sentences again.
+Who and when: a denial ("I'd never hurt myself") or a danger told as over ("years ago ... I'm safe now") is no alert.
 Review: every pattern is a whole-word match on lower-cased text; add a test in tests/test_safety.py for each change,
-and run `coach bench --safety tests/data/safety_eval.jsonl` after changing a pattern or an exemplar.
+and run `coach bench --safety` (the labelled sets and real talk) after changing a pattern or an exemplar.
 """
 
 from __future__ import annotations
@@ -205,6 +208,15 @@ _TIER1 += [
     r"(?:cut|cuts|cutting|burn|burns|burning|hurt|hurts|hurting)(?: myself)? where (?:nobody|no one|no-one) (?:can )?(?:sees?|looks)",
     r"(?:reopen|reopens|reopening|reopened|pick at|picks at|picking at|picked at|dig into|digging into) (?:the |my )?(?:old )?"
     r"(?:marks|scars|cuts|wounds|scabs)",
+    # the marks explained away: said to be someone else's doing, or hidden behind a story
+    r"(?:marks|cuts|burns|scars|scratches) on my (?:arms?|legs?|wrists?|thighs?|stomach|skin) (?:are|were) (?:from )?me\b",
+    r"(?:blade|razor) (?:from|out of) (?:my|a|the) (?:pencil )?sharpener",
+    r"(?:bruises?|marks?|black eye|cut lip)\b[^.;!?]{0,60}\b(?:it )?(?:wasn'?t|was not|weren'?t) (?:the|a|an) "
+    r"(?:table|door|cupboard|fall|stairs|accident|cat|dog|wall)",
+    r"(?:he|she|they)(?:'ll| will|'s| is|'re| are) (?:be )?coming for me",
+    r"knows where i sleep",
+    r"(?:come|comes|coming|came|walk|walks|walking|walked|get|gets|getting|got) (?:in|into) (?:the|my) (?:bathroom|bedroom|room|bed)"
+    r" (?:when|while) i'?m (?:in the shower|in the bath|changing|getting changed|asleep|in bed|undressed)",
     # sex forced, threats that own a person, images held over someone
     r"(?:holds?|held|holding|pins?|pinned|pinning) me down",
     r"(?:makes|made|forces|forced|forcing|pressures?|pressured) me (?:to )?(?:have sex|do (?:it|things|stuff) (?:i|in bed))",
@@ -248,6 +260,15 @@ _CHECK_IN_PHRASES = [
     r"(?:won'?t|will not) be (?:around|here) (?:much|for) (?:longer|long)",
     r"(?:in case|if) (?:anything|something) (?:happens|should happen) to me",
     r"(?:don'?t|do not) (?:see|have) (?:a|any) (?:future|reason to (?:live|go on|keep going))",
+    r"(?:stop|stopped|not|just not) existing\b(?! (?:as|in|for) (?:a|an|the|this|that|my))",
+    r"(?:disappear|disappearing|disappeared|vanish|vanishing) for good",
+    r"(?:tidy|in order|sorted|square|settled) before i (?:go|leave|die)\b(?! (?:on|to|away|abroad|out|home|back|for))",
+    r"remember me (?:the way i (?:was|am)|as i (?:was|am)|when i'?m gone|after)",
+    r"(?:can'?t|cannot|don'?t) (?:really )?see myself (?:being |still )?(?:around|here|alive) (?:by|for|at|in|next|much)",
+    r"(?:don'?t|do not) think i'?(?:ll| will) (?:still )?be (?:around|here|alive) (?:by|for|when|at|in|next|much)",
+    r"(?:the |this is (?:the |my )?)?last (?:one|christmas|birthday|summer) i'?(?:ll| will) (?:ever )?(?:be at|see|have|spend)",
+    r"(?:hit|run over) by a (?:bus|car|train|lorry|truck)\b[^.;!?]{0,40}\b(?:relieved|relief|wouldn'?t mind|hope|wish)",
+    r"(?:wish|hope|hoping|pray|praying) (?:i|i'd) (?:get|got) (?:hit|run over) by",
 ]
 
 
@@ -282,12 +303,19 @@ _DENIAL = re.compile(
     r"(?: (?:ever|really|even|actually|going to|gonna|want to|wanna|be|been|feel|feeling|thinking of|thinking about|"
     r"thought of|thought about|about|of|on|have|having|any thoughts? (?:of|about|on)|anything like|do|try to))*\s*$"
 )
-_PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|a kid|a child|a teenager|at school)|\bas a (?:kid|child|teenager)\b"
-                   r"|\byears ago\b|\bin the past\b")
+_AGE = (r"(?:\d+|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|twenty-\w+|"
+        r"in my (?:teens|twenties|thirties))")
+_PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|younger|a kid|a child|a teenager|at school|at uni|" + _AGE + r")\b"
+                   r"|\bas a (?:kid|child|teenager)\b|\byears ago\b|\bin the past\b")
 _RESOLVED = re.compile(r"\b(?:not since|haven'?t (?:\w+ )*since|stopped|anymore|any more|behind me|long ago|years ago|"
                        r"free of it|i'?m safe|i am safe|got help|no contact|left (?:him|her|them)|(?:has|have|had) (?:really )?"
-                       r"(?:softened|eased|calmed|settled|gone))\b")
-_AGAIN = re.compile(r"\b(?:still|again|lately|these days|this week|last night|recently)\b")
+                       r"(?:softened|eased|calmed|settled|gone)|haven'?t (?:felt|done|thought|had|wanted) (?:\w+ ){0,4}(?:in|for) "
+                       r"(?:over |about |nearly |almost |more than )?(?:\w+ )?(?:years|months)|it'?s been (?:\w+ ){0,2}years)\b")
+# "still" brings a danger back, but not the scars it left ("I've still got the scars, faint now")
+_AGAIN = re.compile(r"\b(?:still(?! (?:got|have|has|carry|bear) (?:the |my |some |a few )?(?:faint )?(?:scars|marks))|again|"
+                    r"lately|these days|this week|last night|recently)\b")
+# "it felt as if I'd hurt her", "like I'd hit her or something": a comparison, not something done
+_AS_IF = re.compile(r"\b(?:as if|as though|like)\s*$")
 _CLAUSE_END = re.compile(r"[.,;!?]|\bbut\b")
 
 
@@ -296,8 +324,11 @@ def _denied(clean: str, m: re.Match) -> bool:
     before = clean[start : m.start()]
     if _DENIAL.search(before):
         return True
+    if _AS_IF.search(before) and re.match(r"i(?:'d| had) ", m.group(0)):
+        return True
     past = _PAST.search(before) or _PAST.search(clean[m.end() : m.end() + 40])
-    return bool(past) and bool(_RESOLVED.search(clean)) and not _AGAIN.search(clean)
+    # a return ("still", "again") counts near the statement; in a long turn, an "again" about the weather does not
+    return bool(past) and bool(_RESOLVED.search(clean)) and not _AGAIN.search(clean[max(0, m.start() - 100) : m.end() + 150])
 
 
 # A whole turn that tells of a danger as over ("he was violent, but I left him years ago and I'm safe now", "the part
@@ -583,6 +614,10 @@ class SafetyCheck:
         if heard_as is not None:
             return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0, CHECK_IN,
                                  heard_phrase(heard_as))
+        if warning_sign(text):
+            held = next((p for p in segments(text)[:-1] if warning_sign(p)), text)
+            return SafetyVerdict(True, self._category(text), "warning sign", 1.0, time.perf_counter() - t0, CHECK_IN,
+                                 quote(held, text))
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         best = _meaning_parts(text)
@@ -597,10 +632,6 @@ class SafetyCheck:
             i = len(best) + int(np.argmax(scores[len(best) :]))
             return SafetyVerdict(True, cats[i], "alternative meaning", float(scores[i]), time.perf_counter() - t0,
                                  CHECK_IN, quote(others[i - len(best)]))
-        if warning_sign(text):
-            held = next((p for p in segments(text)[:-1] if warning_sign(p)), text)
-            return SafetyVerdict(True, self._category(text), "warning sign", 1.0, time.perf_counter() - t0, CHECK_IN,
-                                 quote(held, text))
         top = float(scores.max()) if len(scores) else -1.0
         return SafetyVerdict(False, score=top, seconds=time.perf_counter() - t0)
 

@@ -409,3 +409,50 @@ def test_a_long_quote_is_cut_at_a_word_and_says_so():
 def test_ordinary_session_talk_is_no_alert(check, text):
     verdict = check.assess(text)
     assert not verdict.risk, verdict
+
+
+@pytest.mark.parametrize("text", [
+    # a comparison, not something done
+    "I told Mum she can't stay for Christmas and it felt as if I'd hurt her, like I'd actually hit her or something.",
+    # a danger told as over, with a return word elsewhere in the long turn that is not about it
+    "When I was nineteen I tried to end my life, and I was in hospital for a bit. I'm forty-five now, married, and I "
+    "haven't felt anything like that in over twenty years. What I wanted to talk about is work, which is stressful "
+    "again now that the busy season has started, and my manager is still on leave.",
+    "I used to self-harm when I was at school, cutting mostly, and I've still got the scars on my arms, faint now, but "
+    "it's been twelve years. I've got a good life.",
+])
+def test_who_and_when_a_comparison_or_a_finished_past_is_not_a_clear_statement(text):
+    assert not clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I used to cut myself years ago, and I have started again this week.",
+    "When I was nineteen I tried to end my life and I still think about doing it every day.",
+    "I feel like I want to kill myself.",  # "like" is not "as if I'd"
+])
+def test_who_and_when_a_danger_that_is_back_is_still_clear(text):
+    assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "it would be easier if I just stopped existing",
+    "honestly I don't think I'll be around by Christmas",
+    "I just want everything tidy before I go",
+    "look after the cat in case anything happens to me",
+])
+def test_warning_signs_are_check_ins_on_their_own(text):
+    from coach.safety import warning_sign
+
+    assert warning_sign(text) and not clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I need the flat tidy before I go on holiday",
+    "the old shop stopped existing as a business in 2019",
+    "I won't be around much on Friday, I'm at my sister's",
+    "It's my last week at this job and I've been saying goodbye to everyone.",
+])
+def test_warning_signs_stay_off_their_look_alikes(text):
+    from coach.safety import warning_sign
+
+    assert not warning_sign(text)

@@ -170,3 +170,26 @@ def test_ordinary_turns_raise_no_alert():
     p, _, _ = make({300: TEXT_A})
     events = run(p, np.concatenate([quiet(0.5), tone(3.0, 300), quiet(1.5)]))
     assert not [e for e in events if isinstance(e, SafetyAlert)]
+
+
+def test_a_check_in_becomes_an_urgent_alert_when_a_later_pass_hears_a_clear_statement():
+    """One alert per turn, unless a later pass hears it more clearly: the facilitator must not be left with the
+    gentle card when the partner went on to say it plainly."""
+    from coach.events import SafetyAlert
+
+    sign, plain = "Look after the dog in case anything happens to me.", "I want to kill myself."
+    # the whole turn (3 s at 300 Hz and 2 s at 500 Hz) sounds at 380 Hz to the fake: it hears both sentences then
+    p, _, _ = make({300: sign, 380: f"{sign} {plain}", 500: plain})
+    audio = np.concatenate([quiet(0.5), tone(3.0, 300), quiet(0.4), tone(2.0, 500), quiet(1.5)])
+    alerts = [e for e in run(p, audio) if isinstance(e, SafetyAlert)]
+    assert [a.hint.alert for a in alerts] == ["check_in", "urgent"], [a.hint.alert for a in alerts]
+    assert alerts[0].hint.heard == sign and "safe right now" not in " ".join(alerts[0].hint.follow_ups)
+    assert alerts[1].hint.heard == plain and "Are you safe right now?" in alerts[1].hint.follow_ups
+
+
+def test_a_check_in_is_not_raised_again_by_a_pass_that_hears_the_same():
+    from coach.events import SafetyAlert
+
+    p, _, _ = make({300: "Look after the dog in case anything happens to me."})
+    alerts = [e for e in run(p, np.concatenate([quiet(0.5), tone(3.0, 300), quiet(1.5)])) if isinstance(e, SafetyAlert)]
+    assert [a.hint.alert for a in alerts] == ["check_in"]
