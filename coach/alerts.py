@@ -39,7 +39,7 @@ CHECK_IN_SUGGESTION = ("Something they said may be a sign of risk. Stay with the
 
 # A gentle question first (what did they mean), then the direct one that fits what was heard: asking plainly about
 # suicide or self-harm does not put the idea there, and it tells the partner they may speak of it.
-_TELL_ME_MORE = "Could you tell me a bit more about what you meant just now?"
+_TELL_ME_MORE = "Could you say a bit more about what you meant just now?"
 _CHECK_IN_FOLLOW_UPS = {
     "suicidal_ideation": (_TELL_ME_MORE,
                           "Sometimes when things feel this heavy, people think about not wanting to be here. "
@@ -49,12 +49,12 @@ _CHECK_IN_FOLLOW_UPS = {
                             "Has that been on your mind?"),
     "self_harm": (_TELL_ME_MORE,
                   "Sometimes when things get this hard, people hurt themselves to cope. Has that been happening for you?"),
-    "abuse_or_violence": ("Could you tell me a bit more about what happened?",
+    "abuse_or_violence": ("Could you say a bit more about what happened?",
                           "How are things between you and them at the moment?"),
-    "threat_by_others": ("Could you tell me a bit more about what happened?",
+    "threat_by_others": ("Could you say a bit more about what happened?",
                          "How worried are you about what they might do?"),
     "danger_to_others": (_TELL_ME_MORE, "How strong do those feelings get, and what do you do when they come?"),
-    "child_at_risk": ("Could you tell me a bit more about what happened?", "How are things for the child right now?"),
+    "child_at_risk": ("Could you say a bit more about what happened?", "How are things for the child right now?"),
 }
 _ANY_CHECK_IN = (_TELL_ME_MORE, "How are you doing with all of this right now?")
 

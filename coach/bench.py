@@ -120,7 +120,11 @@ def voice(utterances: list[tuple[str, str]], folder: Path, voices=VOICES[:1]) ->
     for i, (clip_id, text) in enumerate(utterances):
         name, speed = voices[i % len(voices)]
         path = folder / f"{clip_id}.wav"
-        subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(path), text], check=True, capture_output=True)
+        # the text on standard input: a line of real talk may start with "-", which espeak-ng would read as an option
+        subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(path), "--stdin"], input=text.encode(),
+                       check=True, capture_output=True)
+        if not path.is_file():
+            raise CoachError(f"espeak-ng wrote no audio for {clip_id}: check that espeak-ng works (`espeak-ng hello`)")
         clips.append(Clip(clip_id, path, text))
     return clips
 

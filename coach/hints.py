@@ -14,7 +14,8 @@ from coach.config import default
 from coach.errors import ModelOutputError
 from coach.llm import ChatModel, Generation
 from coach.move_choice import MoveChooser, MovePlan, MoveState, record
-from coach.summary import grounded_summary
+from coach.summary import SUMMARY_MAX as REFLECTION_MAX
+from coach.summary import grounded_summary, rule_summary
 
 # Read at a glance during a conversation, and each character is time: about 20 tokens per field at most.
 SUMMARY_MAX = 100
@@ -48,7 +49,7 @@ class HintDraft(BaseModel):
 class Hint(BaseModel):
     """What the facilitator sees."""
 
-    summary: str = Field(max_length=SUMMARY_MAX, description="Reflects and validates what the partner said.")
+    summary: str = Field(max_length=REFLECTION_MAX, description="Reflects and validates what the partner said.")
     suggestion: str = Field(max_length=max(SUGGESTION_MAX, alerts.ALERT_MAX), description="One move for the facilitator.")
     follow_ups: list[str] = Field(min_length=2, max_length=2, description="Two gentle invitations, as questions.")
     reminder: str | None = Field(None, description="Peer-support reminder on the first hints of a session.")
@@ -173,14 +174,15 @@ def user_message(partner_text: str) -> str:
 # from the reviewed move library, which the 135M model could not match (measured by `coach bench --quality`), and a
 # third of the tokens is a hint about twice as fast. The opening "a part of you" is given, not generated: it keeps
 # even a tiny model in parts language and speaking to the partner.
-SUMMARY_PREFIX = '{"summary": "It sounds like a part of you'
-SUMMARY_ONLY_TAIL = SUMMARY_MAX - len("It sounds like a part of you") - 1
+SUMMARY_PREFIX = '{"summary": "It sounds like'
+SUMMARY_ONLY_TAIL = SUMMARY_MAX - len("It sounds like") - 1
 SUMMARY_SYSTEM_PROMPT = """\
 You support a peer facilitator in an Internal Family Systems (IFS) style peer-support session. Read what the \
 partner just said and reflect it back in one short sentence the facilitator can say to them.
 
-- Speak to the partner as "you", in parts language: "a part of you feels...", never "you are...".
-- Use the partner's own words. Add nothing they did not say.
+- Speak to the partner as "you". Say "a part of you" only if the partner spoke of a part of them.
+- Use the partner's own words, keeping who did what. Add nothing they did not say.
+- Never repeat an insult or a harsh judgement of themselves as if it were true.
 - No advice, no diagnosis, no labels.
 - If the partner speaks of self-harm, suicide, abuse or danger, set priority to "safety".
 
@@ -189,17 +191,17 @@ SUMMARY_EXAMPLES = (
     (EXAMPLE_USER, json.dumps({"summary": "It sounds like a part of you wants to quit when your boss criticizes you, "
                                           "and another blames you.", "priority": "normal"})),
     ('Partner said: "My sister never calls me back, and I keep checking my phone all evening."',
-     json.dumps({"summary": "It sounds like a part of you keeps checking your phone, waiting for your sister to call.",
+     json.dumps({"summary": "It sounds like you keep checking your phone, waiting for your sister to call.",
                  "priority": "normal"})),
 )
 
 
 def summary_grammar(reply_prefix: str = "") -> str:
-    """GBNF for {"summary": "It sounds like a part of you ...", "priority": ...}, for the text after `reply_prefix`
+    """GBNF for {"summary": "It sounds like ...", "priority": ...}, for the text after `reply_prefix`
     (SUMMARY_PREFIX whole, or nothing)."""
     if reply_prefix not in ("", SUMMARY_PREFIX):
         raise ValueError("give SUMMARY_PREFIX whole, or nothing")
-    head = "" if reply_prefix else 'object-open space "\\"summary\\"" space ":" space "\\"It sounds like a part of you"'
+    head = "" if reply_prefix else 'object-open space "\\"summary\\"" space ":" space "\\"It sounds like"'
     return "\n".join(
         [
             f'root ::= {head} summary "\\"" space "," space "\\"priority\\"" space ":" space '
@@ -427,33 +429,53 @@ class HintWriter:
         """`on_fields` gets the move's suggestion and follow-ups (with a move chooser) before the LLM starts: they
         need no LLM, so the facilitator reads the move while the summary is still being written. Never for a turn
         with any sign of risk: there the safety words come instead, and a normal move shown first would mislead."""
-        plan = None
+        plan, built = None, None
         if self.moves is not None:
             plan = self.moves.plan(partner_text, self.move_state)
             # Shown early only if this turn cannot become a safety hint, whatever the LLM says of it.
-            if on_fields is not None and not safety.is_safety(partner_text, model_says_safety=True, verdict=verdict):
-                on_fields({"suggestion": plan.suggestion, "follow_ups": list(plan.follow_ups)})
+            if not safety.is_safety(partner_text, model_says_safety=True, verdict=verdict):
+                # a reflection from the partner's own words needs no LLM: the whole hint is ready at once
+                built = rule_summary(partner_text, self.summaries)
+                if on_fields is not None:
+                    early = {"suggestion": plan.suggestion, "follow_ups": list(plan.follow_ups)}
+                    on_fields(early | ({"summary": built} if built else {}))
         heard = self.conversation.fit(self.model.count_tokens, self._budget, partner_text)
-        gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
-                              reply_prefix=self.reply_prefix, on_text=on_text, should_stop=should_stop)
-        if gen.finish_reason == "length":
-            raise ModelOutputError("the model's hint was cut off by the token limit")
-        if gen.finish_reason == "cancelled":
-            raise HintCancelled("the hint was cancelled")
-        if self.moves is None:
-            draft = parse_draft(self.reply_prefix + gen.text)
-            result = HintResult(finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict), gen)
+        if built is not None:
+            assert plan is not None
+            result = HintResult(self._move_hint(built, plan, partner_text, verdict, False), SKIPPED, plan.move)
         else:
-            result = self._combine(partner_text, gen, verdict, plan)
+            gen = self.model.chat(self.conversation.messages(heard), grammar=self._grammar, max_tokens=MAX_HINT_TOKENS,
+                                  reply_prefix=self.reply_prefix, on_text=on_text, should_stop=should_stop)
+            if gen.finish_reason == "length":
+                raise ModelOutputError("the model's hint was cut off by the token limit")
+            if gen.finish_reason == "cancelled":
+                raise HintCancelled("the hint was cancelled")
+            if self.moves is None:
+                draft = parse_draft(self.reply_prefix + gen.text)
+                result = HintResult(finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict), gen)
+            else:
+                result = self._combine(partner_text, gen, verdict, plan)
+        if result.hint.priority != "safety" and plan is not None:  # a safety hint shows the safety words only
+            record(self.move_state, plan)
         self.conversation.turns.append(heard)
         self.summaries.append(result.hint.summary)
         self.hints_written += 1
         return result
 
+    def _move_hint(self, summary: str, plan: MovePlan, partner_text: str, verdict: safety.SafetyVerdict | None,
+                   model_says_safety: bool) -> Hint:
+        """A reflection with the chosen move's suggestion and follow-ups; the safety rule and reminders as for any
+        hint (a safety hint keeps none of these words)."""
+        reminder = REMINDERS[self.hints_written % len(REMINDERS)] if self.hints_written < self._reminder_hints else None
+        level = safety.alert_level(partner_text, model_says_safety, verdict)
+        if level is not None:
+            return alert_hint(level, verdict, partner_text, reminder)
+        return Hint(summary=summary, suggestion=plan.suggestion, follow_ups=list(plan.follow_ups), reminder=reminder)
+
     def _combine(self, partner_text: str, gen: Generation, verdict: safety.SafetyVerdict | None,
                  plan: MovePlan) -> HintResult:
         """The LLM's summary (checked, or rebuilt from the partner's words) with the chosen move's suggestion and
-        follow-ups; then finalize's safety rule and reminders, exactly as for a hint the LLM wrote whole."""
+        follow-ups."""
         assert self.moves is not None
         try:
             written = SummaryDraft.model_validate_json(self.reply_prefix + gen.text)
@@ -461,12 +483,13 @@ class HintWriter:
             raise ModelOutputError(f"the model's summary did not validate ({e.error_count()} errors)") from e
         summary, problems = grounded_summary(written.summary, partner_text, self.summaries,
                                              [json.loads(a)["summary"] for _, a in self.conversation.examples])
-        draft = HintDraft(summary=summary, suggestion=plan.suggestion, follow_ups=list(plan.follow_ups),
-                          priority=written.priority)
-        hint = finalize(draft, partner_text, self.hints_written, self._reminder_hints, verdict)
-        if hint.priority != "safety":  # a safety hint shows the safety words: the move's stay unused
-            record(self.move_state, plan)
+        hint = self._move_hint(summary, plan, partner_text, verdict, written.priority == "safety")
         return HintResult(hint, gen, plan.move, tuple(problems))
+
+
+# No LLM call: the hint was made from the partner's words and the move library alone.
+SKIPPED = Generation(text="", finish_reason="skipped", prompt_tokens=0, completion_tokens=0, first_token_s=None,
+                     total_s=0.0)
 
 
 @dataclass

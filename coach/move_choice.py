@@ -27,6 +27,7 @@ from coach.moves import (
     DEFAULT_PART_PARTNER,
     FOLLOW_UP_MAX,
     MOVES,
+    PARTS_WORK,
     PROGRESSION,
     SUGGESTION_MAX,
     Move,
@@ -66,16 +67,22 @@ CUES: dict[str, re.Pattern[str]] = {
                    r"don'?t feel anything|foggy|fog|empty inside|curtain|don'?t want to (?:go there|look at|talk about)|"
                    r"mind goes somewhere else|can'?t get to it)\b",
         "part_named": r"\bparts? of me\b|\b(?:a|the|this|that|my|another|one) (?:\w+ )?" + _PART_WORDS + r"\b"
-                      r"|\bsomething in me\b|\bin my head\b",
+                      r"|\bsomething in me\b|\bin my head\b|\b(?:that|the|this) (?:little|young|younger) (?:boy|girl|one|me|self)\b"
+                      r"|\binner child\b|\byounger (?:me|self)\b",
         "body": r"\b(?:chest|stomach|belly|throat|shoulders?|neck|jaw|gut|tight(?:ness|ens)?|knot|heav(?:y|iness)|lump|"
                 r"pressure|clench\w*|tense)\b",
+        "weighing": r"\b(?:i know i (?:should|need to|ought to)|i (?:want|'d like|would like|wanna|need) to (?:\w+ ){0,4}\w+,? "
+                    r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
+                    r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
+        "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
+                      r"finally|got through)|i haven'?t (?:smoked|had a drink|drunk|used|gambled)|i(?:'m| am) proud)\b",
     }.items()
 }
 # Which move each cue speaks for.
 CUE_MOVES = {
     "blended": "unblend", "against_part": "unblend", "self_energy": "befriend", "exile_story": "witness",
     "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
-    "part_named": "focus", "body": "focus",
+    "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm",
 }
 
 
@@ -171,6 +178,7 @@ class MoveState:
     asked: list[str] = field(default_factory=list)  # the follow-ups as shown, to never ask (nearly) the same again
     part: str | None = None  # the part the partner spoke of last, in their words
     last_vector: np.ndarray | None = None
+    turns_since_part: int | None = None  # turns since the partner last spoke of a part (None: not yet this session)
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,10 @@ class MovePlan:
     scores: dict[str, float]
     cues: frozenset[str]
     vector: np.ndarray | None = None
+    spoke_of_part: bool = False  # the partner spoke of a part (or a body sensation) in this turn
+
+
+PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 
 @dataclass(frozen=True)
@@ -195,17 +207,25 @@ class ChooserConfig:
     same_turn_similarity: float = 0.45  # consecutive turns this alike are taken as staying with the same part
 
 
+def _cue_move(cue: str, part_in_view: bool) -> str:
+    move = CUE_MOVES[cue]
+    return "find" if not part_in_view and move in PARTS_WORK else move
+
+
 def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveState, stays: bool,
-                config: ChooserConfig = ChooserConfig(), library: Sequence[Move] = MOVES) -> tuple[str, dict[str, float]]:
+                config: ChooserConfig = ChooserConfig(), library: Sequence[Move] = MOVES,
+                part_in_view: bool = True) -> tuple[str, dict[str, float]]:
     """The move with the best score: meaning + cues + the session's progress - repetition. Returns it and the
-    scores."""
+    scores. Without a part in view, no move that works with a part is chosen: turning toward, thanking or asking
+    a part what it fears before the partner has spoken of one pushes parts work onto a story or a decision."""
     scores = {}
     last = state.moves[-1] if state.moves else None
     if stays and last in PROGRESSION[1:]:
         cues = cues - {"part_named", "body"}  # a part already in focus is named again: a reason to go on, not back
     for move in library:
         score = similarity.get(move.key, 0.0)
-        score += config.cue_bonus * sum(CUE_MOVES[c] == move.key for c in cues)
+        # without a part in view, a cue for parts work ("I'm so angry": blended) speaks for noticing the feeling
+        score += config.cue_bonus * sum(_cue_move(c, part_in_view) == move.key for c in cues)
         if stays and last in PROGRESSION and PROGRESSION.index(last) + 1 < len(PROGRESSION):
             score += config.progression_bonus * (PROGRESSION[PROGRESSION.index(last) + 1] == move.key)
         if last == move.key:
@@ -214,6 +234,8 @@ def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveS
                 score -= 1.0  # never three times running
         if len(_unused(move.follow_ups, state.follow_ups)) < 2 or not _unused(move.suggestions, state.suggestions):
             score -= 1.0  # its words are used up in this session: another move says something new
+        if not part_in_view and move.key in PARTS_WORK:
+            score -= 2.0
         scores[move.key] = round(float(score), 4)
     return max(scores, key=scores.get), scores
 
@@ -279,11 +301,14 @@ class MoveChooser:
         named = part_name(turn)
         same = state.last_vector is not None and float(vector @ state.last_vector) >= self.config.same_turn_similarity
         stays = bool(state.moves) and ((named is not None and named == state.part) or (named is None and same))
-        key, scores = choose_move(self.similarity(vector), cues, state, stays, self.config, self.library)
+        spoke_of_part = named is not None or bool({"part_named", "body"} & cues)
+        recent = state.turns_since_part is not None and state.turns_since_part < PART_IN_VIEW_TURNS
+        in_view = spoke_of_part or recent
+        key, scores = choose_move(self.similarity(vector), cues, state, stays, self.config, self.library, in_view)
         part = named or (state.part if stays else None) or feeling_part(turn)
         move = BY_KEY[key] if key in BY_KEY else next(m for m in self.library if m.key == key)
         suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library)
-        return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector)
+        return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)
 
 
 def record(state: MoveState, plan: MovePlan) -> None:
@@ -294,3 +319,7 @@ def record(state: MoveState, plan: MovePlan) -> None:
     state.asked.extend(plan.follow_ups)
     state.part = plan.part
     state.last_vector = plan.vector
+    if plan.spoke_of_part:
+        state.turns_since_part = 0
+    elif state.turns_since_part is not None:
+        state.turns_since_part += 1

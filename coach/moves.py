@@ -419,8 +419,118 @@ PERMISSION = Move(
     ),
 )
 
+# ---- meeting the partner where they are: before any part is in view -------------------------------------------
+
+EXPLORE = Move(
+    "explore", "reflect and invite more",
+    "The partner is telling their story, describing a habit, or answering a question: reflect it and invite more.",
+    (
+        "Reflect what they said in their own words, then invite them to say more.",
+        "Stay with their story and let them tell it at their own pace.",
+        "Reflect the heart of what they said and leave a little silence.",
+        "Get curious with them about what this is like from the inside.",
+        "Invite them to say more about what matters most to them here.",
+    ),
+    (
+        "Could you say a bit more about that?",
+        "What is that like for you?",
+        "What feels most important to you about this?",
+        "How has that been for you lately?",
+        "What else comes up as you talk about it?",
+        "How do you feel about that now?",
+        "What would you most like to be understood about this?",
+        "What goes through your mind when that happens?",
+    ),
+    (
+        "I usually have a couple of drinks after work, maybe three on a Friday.",
+        "We moved here last year for my husband's job.",
+        "I smoke about ten a day, more when I'm at work.",
+        "My doctor changed my tablets last month.",
+        "I go to the gym twice a week, when I can.",
+        "Well, it started when I got the new job and the hours got longer.",
+        "My son is fifteen and he's at that age where he doesn't talk much.",
+        "I've been on the waiting list for three months now.",
+        "It's mostly at weekends, when I'm out with my friends.",
+        "I live with my mum and my little brother.",
+        "I take the medication most days, sometimes I forget.",
+        "The court said I have to do the programme, so here I am.",
+        "We've been together six years, married for two.",
+        "I work nights at the warehouse, so I sleep in the day.",
+    ),
+)
+
+AFFIRM = Move(
+    "affirm", "affirm the effort",
+    "The partner names a step they took, an effort, a strength or a reason to change: affirm it in their words.",
+    (
+        "Affirm the effort they are making, in their own words.",
+        "Reflect the strength it took to do this.",
+        "Name the step they have taken, and let it land.",
+        "Reflect what this change means to them, and let them savour it.",
+    ),
+    (
+        "What helped you do that?",
+        "How does it feel to have done that?",
+        "What does this step say about what matters to you?",
+        "What would you like to build on from here?",
+        "Who noticed the difference?",
+        "What was the hardest part, and how did you get through it?",
+    ),
+    (
+        "I've cut down to two drinks on a weeknight.",
+        "I haven't smoked for five days now.",
+        "I went for a walk every morning this week.",
+        "I finally made the appointment with the doctor.",
+        "I told my sister how I really felt, for the first time.",
+        "I've been taking my tablets every day since we last spoke.",
+        "I want to be around for my kids, that's why I'm doing this.",
+        "I managed to say no to my boss without feeling guilty.",
+        "I've been going to the meetings every week.",
+        "I threw the last pack away and I haven't bought another one.",
+        "I'm proud of myself, I didn't drink at the party.",
+        "I got through the exam even though I was so nervous.",
+    ),
+)
+
+WEIGH = Move(
+    "weigh", "reflect both sides",
+    "The partner weighs a change (\"I should, but...\"): reflect both sides without pushing either.",
+    (
+        "Reflect both sides of what they said, without pushing either.",
+        "Stay curious about what makes this change hard, and what makes it matter.",
+        "Let both sides have their say; there is no need to resolve it now.",
+        "Reflect the part of them that wants things to change, and the part that is not sure.",
+    ),
+    (
+        "What matters most to you as you weigh this up?",
+        "What would be different if things changed?",
+        "What makes it hard to change right now?",
+        "What do you like about the way things are?",
+        "What worries you about things staying the same?",
+        "How much does this matter to you, from one to ten?",
+    ),
+    (
+        "I know I should quit, but it's the only thing that helps me relax.",
+        "Part of me wants to cut down, but all my friends drink.",
+        "I've tried to stop before and it never lasts.",
+        "I want to lose weight but I just love food too much.",
+        "I know the tablets help, but I hate how they make me feel.",
+        "It's not really a problem, I mean, everyone does it.",
+        "I'd like to exercise more but I never have the time.",
+        "My wife wants me to stop, but I don't see the big deal.",
+        "I could go to the meetings, I'm just not sure they're for me.",
+        "Sometimes I think I should change things, other times I think it's fine.",
+        "I don't want to give it up completely, maybe just less.",
+        "It helps with the stress, but I know it's not good for me.",
+    ),
+)
+
 MOVES: tuple[Move, ...] = (FIND, FOCUS, FLESH_OUT, FEEL_TOWARD, BEFRIEND, ASK_FEAR, UNBLEND, WITNESS, APPRECIATE,
-                           PERMISSION)
+                           PERMISSION, EXPLORE, AFFIRM, WEIGH)
+# Moves that work with a part: they fit once the partner speaks of one (or stays with the one of an earlier turn).
+# Before that, the facilitator meets them where they are: reflect and invite more, affirm, weigh both sides, notice a
+# feeling that may be a part (find), witness a story of loss, respect a wall.
+PARTS_WORK = frozenset({"focus", "flesh_out", "feel_toward", "befriend", "ask_fear", "unblend", "appreciate"})
 BY_KEY = {m.key: m for m in MOVES}
 
 # The 6 F's in order, then appreciation: when the partner stays with one part, the session moves along this line.

@@ -15,7 +15,8 @@ from coach import wording
 
 OPENING = "It sounds like"
 PART_OPENING = "It sounds like a part of you"
-SUMMARY_MAX = 100  # the same bound as the hint's (coach/hints.py)
+SUMMARY_MAX = 140  # a reflection read aloud in one breath
+LLM_SUMMARY_MAX = 100  # the LLM's own summary, capped by its grammar (coach/hints.py)
 
 # At least this share of the summary's own content words must be the partner's. Read by hand over the 135M model's
 # summaries of 181 counseling-dev turns: below a third, nearly all said something the partner had not ("a part of
@@ -38,7 +39,18 @@ def check_summary(summary: str, turn: str, earlier: Sequence[str] = (), examples
     shared = wording.shared_content(summary, turn)
     if shared is None or shared < MIN_SHARED_WORDS:
         problems.append("not the partner's words")
+    if summary.rstrip().endswith(("\u2026", "...")) or summary.rstrip()[-1:] not in (".", "!", "?") or len(summary) > SUMMARY_MAX:
+        problems.append("cut off")
+    if _SPEAKS_OF_PARTS.search(summary) and not _SPEAKS_OF_PARTS.search(turn):
+        problems.append("parts language the partner did not use")
+    if wording.unsafe_to_say_back(summary):
+        problems.append("says back an insult, a verdict or a violent word")
     return problems
+
+
+# Parts language: "a part of me", "my critic", "the angry part", "protector", "exile", "inner child"...
+_SPEAKS_OF_PARTS = re.compile(r"\b(?:parts?|critic|protector|exile|firefighter|manager|inner child|voice inside|side of "
+                              r"(?:me|you))\b(?! of (?:the|my|your|it|this|that|what|life|town|work|a|an|our))", re.I)
 
 
 def repair(summary: str, turn: str) -> str:
@@ -179,20 +191,18 @@ def _lower_first(text: str) -> str:
 
 
 def _fit(text: str, limit: int = SUMMARY_MAX) -> str | None:
-    """End the sentence with a full stop; past `limit`, cut at a word and mark the cut, keeping 60% at least."""
+    """End the sentence with a full stop; past `limit`, end it at a clause (a comma) that keeps 60% at least, else
+    None: a reflection is chosen to fit, never cut mid-thought."""
     text = " ".join(text.split()).rstrip(" ,;:-.")
     if len(text) + 1 <= limit:
         return text + "."
     comma = text[: limit - 1].rfind(", ")
     if comma >= 0.6 * limit:
         return text[:comma] + "."
-    cut = text[: limit - 1].rsplit(" ", 1)[0]
-    while cut and cut.rsplit(" ", 1)[-1].lower() in wording.STOP_WORDS:
-        cut = cut.rsplit(" ", 1)[0] if " " in cut else ""
-    return cut.rstrip(" ,;:-") + "…" if len(cut) >= 0.6 * limit else None
+    return None
 
 
-def clip(text: str, limit: int = SUMMARY_MAX) -> str:
+def clip(text: str, limit: int = LLM_SUMMARY_MAX) -> str:
     """A summary the length cap cut short (or a repair grew: "I" -> "you" adds letters), ended at its last clause
     ("..., and it's…" reads as broken) when that keeps most of it, else at a word, marked as cut."""
     text = " ".join(text.split())
@@ -227,13 +237,48 @@ _I_SUBJECT = re.compile(r"^(i'm|im|i've|i'd|i'll|i)\s+(.+)$", re.I)
 _CONTRACTED = {"i'm": "am", "im": "am", "i've": "have", "i'd": "would", "i'll": "will", "i": ""}
 
 
+_BUT = re.compile(r",?\s+but\s+", re.I)
+_REPORTING = re.compile(r"\b(?:says|said|thinks|told me|tells me|reckons|asked|asks)$", re.I)
+_WEIGHING_HEAD = re.compile(r"^(?:i know|i want|i'd like|i need|i should|i could|i'm trying|i try|i tried|i've tried|"
+                            r"i've been trying|i think i should|i wanna|i would like|i'd love|part of me wants)\b", re.I)
+
+
+def _weighing(turn: str) -> list[tuple[int, str]]:
+    """Both sides of a change the partner weighs ("I know I should quit, but it helps me relax"), said back together
+    without taking either side: the reflection motivational interviewing uses for ambivalence."""
+    out = []
+    for sentence in re.split(r"(?<=[.!?;])\s+", turn.replace("\u2019", "'")):
+        halves = _BUT.split(sentence.strip(" .!?;"), maxsplit=1)
+        if len(halves) != 2:
+            continue
+        a, b = (_LEAD.sub("", h).strip(" ,") for h in halves)
+        if not _WEIGHING_HEAD.match(a) or len(b.split()) < 3 or _QUESTION.match(b) or _REPORTING.search(b):
+            continue
+        if any(set(wording.words(x)) & wording.SECOND_PERSON or wording.unsafe_to_say_back(x) for x in (a, b)):
+            continue
+        out.append((-1, f"{OPENING} {_lower_first(wording.to_second_person(a))}, and at the same time "
+                        f"{_lower_first(wording.to_second_person(b))}"))
+    return out
+
+
 def _candidates(turn: str) -> list[tuple[int, str]]:
-    """(rank, summary) from each clause: a part the partner named (0), what a part of them feels or wants (1), the
-    clause said plainly (2). Lower ranks are preferred."""
-    found = []
+    """(rank, summary): both sides of a change the partner weighs (-1), a part the partner named (0), what they feel
+    or want (1), a clause said plainly (2). Lower ranks are preferred."""
+    found = _weighing(turn)
     for lead, clause in _clauses(turn):
         if set(wording.words(clause)) & wording.SECOND_PERSON or len(clause.split()) < 2 or _QUESTION.match(clause):
             continue  # "you" in the partner's words means someone else: said back, it would be confusing
+        if wording.unsafe_to_say_back(f"{lead} {clause}"):
+            # a self-attack, an insult, a diagnosis or a violent word is never handed back as a fact; a part that
+            # says such things is reflected as what it does to them, never what it says ("your critic is lazy")
+            m = _MY_PART.match(clause)
+            if m and clause[m.end():].strip():
+                found.append((0, f"{OPENING} your {m.group(2).lower()} is being really hard on you"))
+            elif _PARTS.match(clause) or _THE_PART_THAT.match(clause):
+                found.append((0, f"{OPENING} a part of you is being really hard on you"))
+            continue
+        if _REPORTING.search(clause) or len(clause.split()) < 3:
+            continue  # "my wife says" alone, "yeah okay": nothing to say back
         when = (_lower_first(wording.to_second_person(lead)) + ", ") if lead else ""
         m = _PARTS.match(clause)
         if m and clause[m.end():].strip():
@@ -249,14 +294,13 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             found.append((0, f"{OPENING} {when}your {m.group(2).lower()} {wording.to_second_person(clause[m.end():])}"))
             continue
         if _FRAGMENT.match(clause) and set(wording.words(clause)) & set(FEELINGS):
-            found.append((1, f"{OPENING} {when}a part of you feels {_lower_first(wording.to_second_person(clause))}"))
+            found.append((1, f"{OPENING} {when}you feel {_lower_first(wording.to_second_person(clause))}"))
             continue
         m = _I_SUBJECT.match(clause)
-        if m:
-            pred = _part_predicate(_CONTRACTED.get(m.group(1).lower(), "") + " " + m.group(2))
-            if pred:
-                found.append((1, f"{OPENING} {when}a part of you {wording.to_second_person(pred)}"))
-                continue
+        if m and _part_predicate(_CONTRACTED.get(m.group(1).lower(), "") + " " + m.group(2)):
+            # what they feel, want or fear, said back as theirs: "a part of you" only when they spoke of parts
+            found.append((1, f"{OPENING} {when}{_lower_first(wording.to_second_person(clause))}"))
+            continue
         if _SUBJECT.match(clause) and not _QUESTION.match(clause):
             found.append((2, f"{OPENING} {when}{_lower_first(wording.to_second_person(clause))}"))
     return found
@@ -270,24 +314,48 @@ FEELINGS = ("sad", "lonely", "alone", "angry", "mad", "furious", "anxious", "ner
             "uneasy", "insecure", "unsure", "bored", "depressed", "hopeless", "panicked", "grief", "sadness", "fear",
             "shame", "guilt", "anger", "loneliness", "worry", "stress")
 GENERIC = (
-    "It sounds like a part of you has a lot to carry right now.",
-    "It sounds like a part of you really wants to be heard.",
-    "It sounds like something important is stirring in a part of you.",
-    "It sounds like this matters a great deal to a part of you.",
-    "It sounds like a part of you has more to say about this.",
-    "It sounds like a part of you is taking all of this in.",
-    "It sounds like a part of you is holding something that matters.",
-    "It sounds like a part of you is right here with this now.",
-    "It sounds like a part of you is finding its words for this.",
-    "It sounds like a part of you wants this to be understood.",
-    "It sounds like a part of you has been thinking about this.",
-    "It sounds like there is more here that a part of you feels.",
+    "It sounds like there is a lot going on for you right now.",
+    "It sounds like this really matters to you.",
+    "It sounds like you have been giving this a lot of thought.",
+    "It sounds like you have a lot to carry at the moment.",
+    "It sounds like there is more you would like to say about this.",
+    "It sounds like this has been on your mind.",
+    "It sounds like you are taking all of this in.",
+    "It sounds like this is important to you.",
+    "It sounds like you are finding your words for this.",
+    "It sounds like you want this to be understood.",
+    "It sounds like you have been weighing this up.",
+    "It sounds like there is a lot here for you.",
+)
+# When the partner turns on themselves ("I'm so stupid", "I'm not gonna make a decent mom"), the reflection is of the
+# pain in it, never the verdict: said back, the verdict would be the coach agreeing with it.
+# Someone else's verdict on them ("my mom says I'm not gonna make a decent mom"): the sting, not the verdict.
+HURTFUL_WORDS = (
+    "It sounds like it really hurts to hear that said about you.",
+    "It sounds like those words about you have stayed with you.",
+)
+_REPORTED = re.compile(r"\b(?:says|said|tells me|told me|telling me|thinks|thought|calls me|called me|keeps saying)"
+                       r"(?: that)?,? (?:i'?m|i am|i was|i'll never|i will never|i'm not|i am not|i)\b", re.I)
+HARD_ON_YOURSELF = (
+    "It sounds like you are being really hard on yourself right now.",
+    "It sounds like a lot of harsh words are coming up about yourself.",
+    "It sounds like you are judging yourself very harshly about this.",
 )
 
 
+def _feelings(turn: str) -> list[str]:
+    said = set(wording.words(turn))
+    return [f for f in FEELINGS if f in said]
+
+
 def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
-    """"It sounds like a part of you ..." from a clause of what the partner said, pronouns turned to "you"; else the
-    feelings they named; else a plain reflection that does not repeat this session's earlier summaries."""
+    """A reflection built from what the partner said, pronouns turned to "you": a part they named ("It sounds like a
+    part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else a plain
+    reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
+    if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):  # a part's attack: reflected as the part's
+        for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
+            if not any(wording.near_equal(text, e) for e in earlier):
+                return text
     usable = []
     for rank, text in _candidates(turn):
         fitted = _fit(text)
@@ -296,12 +364,11 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
             usable.append((rank, not felt, -len(wording.content_words(fitted)), fitted))
     if usable:
         return min(usable)[-1]
-    said = set(wording.words(turn))
-    feelings = [f for f in FEELINGS if f in said]
+    feelings = [f for f in _feelings(turn) if not wording.unsafe_to_say_back(f)]
     if feelings:
         named = " and ".join(feelings[:2])
-        for text in (f"{PART_OPENING} feels {named}.", f"{PART_OPENING} feels {named} right now.",
-                     f"It sounds like there is a part of you that feels {named}."):
+        for text in (f"It sounds like you feel {named}.", f"It sounds like you feel {named} right now.",
+                     f"It sounds like you have been feeling {named}."):
             if not check_summary(text, turn, earlier):
                 return text
     for text in GENERIC:
@@ -310,9 +377,27 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
     return GENERIC[0]
 
 
+def rule_summary(turn: str, earlier: Sequence[str] = ()) -> str | None:
+    """The reflection built from the partner's own clause (or of the pain in a self-attack) when the turn offers one:
+    right by construction (their words, their order, pronouns turned), so it is preferred to any model's sentence.
+    None when only a reflection of named feelings or a generic one could be made."""
+    if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):
+        return template_summary(turn, earlier)
+    for rank, text in sorted(_candidates(turn), key=lambda c: c[0]):
+        fitted = _fit(text)
+        if fitted and not [p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"]:
+            return template_summary(turn, earlier)
+    return None
+
+
 def grounded_summary(summary: str | None, turn: str, earlier: Sequence[str] = (),
                      examples: Sequence[str] = ()) -> tuple[str, list[str]]:
-    """The summary to show, and what was wrong with the LLM's (empty when it is shown, repaired or not)."""
+    """The summary to show, and what was wrong with the LLM's (empty when it is shown, repaired or not). A reflection
+    from the partner's own words comes first; the LLM's is a fallback, checked (cut off, parts the partner did not
+    speak of, a verdict or violent word said back, advice, labels, copies, too few of their words)."""
+    built = rule_summary(turn, earlier)
+    if built is not None:
+        return built, (["built from the partner's words"] if summary else [])
     if summary:
         fixed = clip(repair(summary, turn))
         problems = check_summary(fixed, turn, earlier, examples)

@@ -115,7 +115,7 @@ def summary_problems(summary: str, turn: str = "") -> list[str]:
 
 
 # Imperatives that start a move for the facilitator (the grammar's openings, and the move library's).
-FACILITATOR_OPENINGS = ("invite", "ask", "reflect", "slow down", "gently", "stay", "notice", "help", "get curious",
+FACILITATOR_OPENINGS = ("invite", "ask", "reflect", "slow down", "gently", "stay", "notice", "help", "get curious", "affirm",
                         "check", "let", "offer", "respect", "name", "pause", "keep", "be ", "give", "thank", "try",
                         "acknowledge", "make room", "follow", "wonder")
 
@@ -217,6 +217,42 @@ def clinical_labels(text: str) -> list[str]:
     return _CLINICAL.findall(" ".join(words(text)))
 
 
+# Words never handed back to the partner as a fact about them: a verdict they pass on themselves ("I'm so stupid", "I'm
+# not gonna make a decent mom"), an insult (theirs or someone's about them), and violence, which speech to text also
+# mishears ("you killed" from "you kill time"). Reviewed; a reflection of the feeling behind a self-attack comes
+# from coach/summary.py (HARD_ON_YOURSELF) instead.
+_INSULTS = (r"stupid", r"idiots?", r"idiotic", r"dumb", r"morons?", r"losers?", r"useless", r"worthless", r"pathetic",
+            r"failures?", r"lazy", r"ugly", r"fat", r"disgusting", r"weak", r"crazy", r"insane", r"nuts",
+            r"psycho", r"freaks?", r"bitch\w*", r"bastards?", r"assholes?", r"arse\w*", r"dick\w*", r"jerks?",
+            r"sluts?", r"whores?", r"retard\w*", r"piece of (?:shit|crap|work)", r"shit\w*", r"fuck\w*", r"crap",
+            r"trash", r"garbage", r"waste of (?:space|time|air)", r"no good", r"good for nothing", r"hopeless case",
+            r"terrible (?:mom|mum|mother|dad|father|parent|person|wife|husband|friend)",
+            r"bad (?:mom|mum|mother|dad|father|parent|person|wife|husband|friend)",
+            r"monster", r"evil", r"selfish", r"horrible person", r"(?:a )?mess")
+_VIOLENT = (r"kill\w*", r"murder\w*", r"die", r"died", r"dies", r"dying", r"dead", r"death", r"suicid\w*", r"stab\w*",
+            r"shoot\w*", r"shot", r"hit", r"hits", r"hitting", r"beat\w*", r"punch\w*", r"slap\w*", r"chok\w*",
+            r"strangl\w*", r"rape\w*", r"abus\w*", r"hurt\w*", r"harm\w*", r"cut (?:myself|yourself)", r"weapons?",
+            r"guns?", r"knife", r"knives", r"blood\w*", r"overdos\w*")
+_UNSAFE = re.compile(r"\b(?:" + "|".join(_INSULTS + _VIOLENT) + r")\b")
+_SELF_ATTACK = re.compile(
+    r"\bi(?:'m| am|m) (?:just |so |such |really |a |an |the |totally |completely |a total |a complete |such an? |"
+    r"nothing but |always |kind of |kinda )*(?:" + "|".join(_INSULTS) + r")\b"
+    r"|\bi(?:'m| am) (?:not|never) (?:gonna|going to|ever going to) (?:make|be) (?:a )?(?:decent|good|any good|great)\b"
+    r"|\bi hate (?:myself|who i am|everything about me)\b|\bwhat(?:'s| is) wrong with me\b|\bi can'?t do anything right\b"
+    r"|\bi(?:'m| am) (?:not|never) (?:good|clever|smart|strong|pretty) enough\b|\bi ruin (?:everything|it all)\b"
+)
+
+
+def unsafe_to_say_back(text: str) -> bool:
+    """An insult, a self-verdict or a violent word: a clause holding one is never said back to the partner."""
+    return bool(_UNSAFE.search(" ".join(words(text))))
+
+
+def attacks_self(text: str) -> bool:
+    """The partner passes a verdict on themselves ("I'm such an idiot", "I hate myself")."""
+    return bool(_SELF_ATTACK.search(" ".join(words(text))))
+
+
 # Telling the partner what to do about their life: a peer invites noticing, never a decision. Reviewed: each is
 # either a directive ("you should") or a drastic act pressed on the partner ("invite them to hang up on him").
 _PRESS = r"(?:invite|ask|tell|encourage|help|get|urge|push|advise|suggest)s? (?:them|you|him|her) to"
@@ -225,7 +261,7 @@ _ACTS = (r"hang up", r"quit", r"leave", r"walk away", r"confront", r"break up", 
          r"end (?:it|the relationship|things)", r"fight back", r"yell", r"punish", r"forget about", r"get over",
          r"stop feeling", r"get rid of", r"drink", r"take (?:a )?pills?")
 _ADVICE = re.compile(
-    r"(?<!do )(?<!did )(?<!would )(?<!could )(?<!can )(?<!will )(?<!might )(?<!what )"
+    r"(?<!do )(?<!did )(?<!would )(?<!could )(?<!can )(?<!will )(?<!might )(?<!what )(?<!know )(?<!feel )(?<!think )"
     r"\b(?:you (?:should|must|need to|have to|ought to|'d better|had better)|it'?s best to|it is best to|the best thing is"
     r"|" + _PRESS + r" (?:" + "|".join(_ACTS) + r"))\b"
 )

@@ -38,6 +38,7 @@ from coach.moves import MOVES
 from tests.fakes import JUNK, VALID_DRAFT, FakeChat, FakeEmbedder, Reply, draft_json
 
 NEUTRAL = "A part of me feels stuck and tired at work."
+TERSE = "Mm. Work. Tired, stuck."  # no clause to say back: the LLM writes the reflection
 
 
 def draft(**overrides) -> HintDraft:
@@ -416,27 +417,38 @@ def _from_library(question: str) -> bool:
 
 
 def test_combined_writer_asks_the_llm_for_the_summary_only(chooser):
-    chat = FakeChat(default=summary_json())
+    chat = FakeChat(default=summary_json("It sounds like you feel stuck and tired at work."))
     writer = HintWriter(chat, moves=chooser)
-    result = writer.write(NEUTRAL)
+    result = writer.write(TERSE)
     (call,) = chat.calls
     assert call.grammar == summary_grammar(SUMMARY_PREFIX) and call.reply_prefix == SUMMARY_PREFIX
-    assert call.messages[0]["content"] == SUMMARY_SYSTEM_PROMPT and call.partner_message == user_message(NEUTRAL)
+    assert call.messages[0]["content"] == SUMMARY_SYSTEM_PROMPT and call.partner_message == user_message(TERSE)
     hint = result.hint
-    assert hint.summary == "It sounds like a part of you feels stuck and tired at work." and not result.summary_problems
+    assert hint.summary == "It sounds like you feel stuck and tired at work." and not result.summary_problems
     assert result.move in {m.key for m in MOVES}
     assert any(hint.suggestion.startswith(t.split("{part}")[0]) for m in MOVES for t in m.suggestions)
     assert all(_from_library(q) for q in hint.follow_ups)
     assert hint.reminder == REMINDERS[0]
     Hint.model_validate(hint.model_dump())
-    assert writer.conversation.turns == [NEUTRAL] and writer.hints_written == 1
+    assert writer.conversation.turns == [TERSE] and writer.hints_written == 1
+
+
+def test_a_turn_with_a_clause_to_say_back_needs_no_llm(chooser):
+    chat = FakeChat(default=summary_json("It sounds like a part of you thinks your partner is struggling."))
+    shown = []
+    writer = HintWriter(chat, moves=chooser)
+    result = writer.write("There is a heaviness in my chest when I stop being busy.", on_fields=shown.append)
+    assert chat.calls == [] and result.generation.finish_reason == "skipped"
+    assert result.hint.summary == "It sounds like there is a heaviness in your chest when you stop being busy."
+    assert shown == [{"summary": result.hint.summary, "suggestion": result.hint.suggestion,
+                      "follow_ups": result.hint.follow_ups}]  # the whole hint at once
+    assert writer.hints_written == 1 and writer.move_state.moves == [result.move]
 
 
 def test_combined_writer_replaces_a_summary_about_your_partner(chooser):
     chat = FakeChat(default=summary_json("It sounds like a part of you thinks your partner is struggling."))
-    result = HintWriter(chat, moves=chooser).write("There is a heaviness in my chest when I stop being busy.")
+    result = HintWriter(chat, moves=chooser).write("Mm. Heaviness. Chest.")
     assert "your partner" not in result.hint.summary and result.summary_problems
-    assert result.hint.summary == "It sounds like there is a heaviness in your chest when you stop being busy."
 
 
 def test_combined_writer_never_repeats_a_follow_up_or_a_summary(chooser):
@@ -459,13 +471,13 @@ def test_combined_writer_keeps_the_safety_rule(chooser):
 def test_combined_writer_junk_raises_and_remembers_nothing(chooser):
     writer = HintWriter(FakeChat([JUNK]), moves=chooser)
     with pytest.raises(ModelOutputError):
-        writer.write(NEUTRAL)
+        writer.write(TERSE)
     assert writer.conversation.turns == [] and writer.hints_written == 0 and writer.move_state.moves == []
 
 
 def test_combined_writer_without_prefill_generates_the_whole_object(chooser):
     chat = FakeChat(default=SUMMARY_PREFIX + summary_json()[len(SUMMARY_PREFIX):])
-    HintWriter(chat, moves=chooser, prefill_opening=False).write(NEUTRAL)
+    HintWriter(chat, moves=chooser, prefill_opening=False).write(TERSE)
     assert chat.calls[0].grammar == summary_grammar("") and chat.calls[0].reply_prefix == ""
 
 
@@ -495,7 +507,7 @@ def test_the_moves_words_are_shown_before_the_llm_writes_anything(chooser):
     seen: list[tuple[str, object]] = []
     chat = FakeChat(default=summary_json())
     writer = HintWriter(chat, moves=chooser)
-    result = writer.write(NEUTRAL, on_text=lambda piece: seen.append(("text", piece)),
+    result = writer.write(TERSE, on_text=lambda piece: seen.append(("text", piece)),
                           on_fields=lambda fields: seen.append(("fields", fields)))
     assert seen[0] == ("fields", {"suggestion": result.hint.suggestion, "follow_ups": result.hint.follow_ups})
     assert all(kind == "text" for kind, _ in seen[1:]) and len(seen) > 1

@@ -202,7 +202,9 @@ def test_chooser_with_a_fake_embedder_and_session_state():
         plan = chooser.plan(text, state)
         record(state, plan)
         plans.append(plan)
-    assert [p.move for p in plans] == ["unblend", "witness", "permission", "befriend"]
+    # no part in view yet: the feeling is noticed (is there a part that feels this?), not unblended from; once the
+    # partner speaks of the little boy, befriending him fits
+    assert [p.move for p in plans] == ["find", "witness", "permission", "befriend"]
     given = [q for p in plans for q in p.follow_ups]
     assert len(set(given)) == len(given)
     assert state.moves == [p.move for p in plans]
@@ -212,10 +214,11 @@ def test_chooser_with_a_fake_embedder_and_session_state():
 
 # Written for this test, in wordings the exemplars do not use.
 LABELLED = [
-    ("My manager keeps moving my deadlines and I've been on edge all week.", {"find"}),
+    ("My manager keeps moving my deadlines and I've been on edge all week.", {"find", "explore"}),
     ("Since the move I just feel kind of flat and far from everyone.", {"find", "permission"}),
     ("There's this clenching in my belly whenever my phone buzzes.", {"focus"}),
     ("Part of me wants to crawl under the covers and never come out.", {"focus", "ask_fear"}),
+    # (these refer back to a part: in a session they follow a turn that named it; see PRIMED)
     ("It's small and grey and it curls up in a ball.", {"flesh_out"}),
     ("That voice sounds exactly like my grandmother used to.", {"flesh_out", "witness"}),
     ("I can really see the perfectionist now, it's standing right there.", {"feel_toward", "focus"}),
@@ -223,8 +226,9 @@ LABELLED = [
     ("I'm really curious what it's been trying to do.", {"befriend", "appreciate"}),
     ("The perfectionist makes me redo every email three times.", {"ask_fear"}),
     ("Something in me always grabs the snacks when I'm lonely at night.", {"ask_fear"}),
-    ("I'm useless, I ruin everything I touch.", {"unblend"}),
-    ("I'm so furious I'm shaking.", {"unblend"}),
+    # a verdict or a strong feeling with no part in view: notice the feeling that may be a part, not unblend yet
+    ("I'm useless, I ruin everything I touch.", {"find"}),
+    ("I'm so furious I'm shaking.", {"find"}),
     ("I want that whiny part to just shut up.", {"unblend"}),
     ("When I was nine my mom left and I waited for her every day.", {"witness"}),
     ("My uncle died suddenly and I never told him I loved him.", {"witness"}),
@@ -232,7 +236,20 @@ LABELLED = [
     ("It's been guarding me ever since high school.", {"appreciate", "flesh_out"}),
     ("I go inside and there's only static, nothing at all.", {"permission"}),
     ("I'd rather not look at that right now.", {"permission"}),
+    # meeting them where they are: a habit told, a step taken, a change weighed
+    ("I have a glass of wine most nights, sometimes two if the kids have been hard work.", {"explore"}),
+    ("I haven't had a cigarette since Sunday, which is the longest in years.", {"affirm"}),
+    ("I know I should cut down but it's the one thing I look forward to.", {"weigh"}),
 ]
+PRIMED = {"It's small and grey and it curls up in a ball.", "That voice sounds exactly like my grandmother used to.",
+          "I can really see the perfectionist now, it's standing right there.", "I feel so much tenderness toward that kid.",
+          "I'm really curious what it's been trying to do.", "I guess the worrying is its way of keeping me ready for the worst.",
+          "It's been guarding me ever since high school."}
+
+
+def _state_for(text: str) -> MoveState:
+    """A new session, or for a turn that refers back to a part, one where the partner spoke of it just before."""
+    return MoveState(turns_since_part=0, part="the part") if text in PRIMED else MoveState()
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +259,7 @@ def real_chooser(embedder):
 
 @pytest.mark.models
 def test_real_embedder_chooses_a_fitting_move_for_most_turns(real_chooser):
-    right = [real_chooser.plan(text, MoveState()).move in ok for text, ok in LABELLED]
+    right = [real_chooser.plan(text, _state_for(text)).move in ok for text, ok in LABELLED]
     assert sum(right) / len(right) >= 0.8, [t for (t, _), r in zip(LABELLED, right) if not r]
 
 

@@ -159,12 +159,18 @@ def test_clip_ends_a_cut_summary_at_its_last_clause():
 @pytest.mark.parametrize("turn, expected", [
     ("There is a part of me that gets really anxious before I visit my family.",
      "It sounds like a part of you gets really anxious before you visit your family."),
-    ("I keep getting angry at my sister.", "It sounds like a part of you keeps getting angry at your sister."),
-    ("Honestly I just feel numb lately.", "It sounds like a part of you just feels numb lately."),
-    ("I'm a failure.", "It sounds like a part of you feels like a failure."),
-    ("hi i am okay, a little bit sad though", "It sounds like a part of you feels a little bit sad though."),
+    # "a part of you" only where the partner spoke of parts: a story or a feeling is reflected as theirs
+    ("I keep getting angry at my sister.", "It sounds like you keep getting angry at your sister."),
+    ("Honestly I just feel numb lately.", "It sounds like you just feel numb lately."),
+    # a verdict on themselves is never handed back as a fact, nor a critic's words as true
+    ("I'm a failure.", "It sounds like you are being really hard on yourself right now."),
+    ("hi i am okay, a little bit sad though", "It sounds like you feel a little bit sad though."),
     ("I lost my job and I can't pay rent.", "It sounds like you lost your job and you can't pay rent."),
-    ("My critic part tells me I'm lazy.", "It sounds like your critic part tells you you're lazy."),
+    ("My critic part tells me I'm lazy.", "It sounds like your critic part is being really hard on you."),
+    ("My mom keeps saying I'm not gonna make a decent mom.", "It sounds like it really hurts to hear that said about you."),
+    # both sides of a change the partner weighs, neither pressed
+    ("I know I should quit smoking, but it helps me relax after work.",
+     "It sounds like you know you should quit smoking, and at the same time it helps you relax after work."),
     ("Whenever my boss criticizes me, a part of me just wants to quit.",
      "It sounds like whenever your boss criticizes you, a part of you just wants to quit."),
 ])
@@ -185,7 +191,10 @@ def test_template_summary_is_always_addressed_bounded_and_new():
 
 def test_grounded_summary_keeps_a_good_llm_summary_and_replaces_a_bad_one():
     good = "It sounds like a part of you gets angry when your brother calls."
-    assert grounded_summary(good, TURN) == (good, [])
+    assert grounded_summary(good, "Mm. Yes. A part, yeah, angry, my brother, when he calls.") == (good, [])
+    # a reflection from the partner's own clause comes first, the LLM's is not needed
+    built, problems = grounded_summary(good, TURN)
+    assert problems == ["built from the partner's words"] and built.startswith("It sounds like")
     summary, problems = grounded_summary("It sounds like your partner is a great friend.", TURN)
     assert problems and "your partner" not in summary and summary.startswith("It sounds like")
     assert wording.shared_content(summary, TURN) >= 0.5
