@@ -137,7 +137,10 @@ class Settings(BaseSettings):
         None, description="Lets a facilitator create sessions from another machine (header X-Facilitator-Passcode)."
     )
     livekit_port: int = Field(7880, description="livekit-server signaling port (bound to loopback).")
-    livekit_tcp_port: int = Field(7881, description="livekit-server media over TCP (fallback).")
+    livekit_tcp_port: int = Field(
+        0, ge=0, description="livekit-server media over TCP, for a network that blocks UDP; 0 (the default): off. "
+                             "livekit-server can only listen for it on every interface of this computer, not the LAN "
+                             "address alone, so turn it on only where UDP does not get through (e.g. 7881).")
     livekit_udp_port: int = Field(7882, description="livekit-server media over UDP.")
     livekit_url: str | None = Field(None, description="Use an already running livekit-server here instead of starting one.")
     livekit_api_key: str | None = Field(None, description="API key for livekit_url (default: the generated one).")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +111,7 @@ def check_ports_free(settings: Settings) -> None:
     checks = [("tcp", "127.0.0.1", settings.livekit_port, "COACH_LIVEKIT_PORT"),
               ("tcp", "0.0.0.0", settings.livekit_tcp_port, "COACH_LIVEKIT_TCP_PORT"),
               ("udp", "0.0.0.0", settings.livekit_udp_port, "COACH_LIVEKIT_UDP_PORT")]
+    checks = [c for c in checks if c[2]]  # a port of 0 is one not used (media over TCP, off by default)
     for proto, host, port, env in checks:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
         if proto == "tcp":  # as servers bind: connections of a run just stopped (TIME_WAIT) do not block the port
@@ -162,6 +165,40 @@ def bound_log(path: Path, max_bytes: int = LOG_MAX_BYTES) -> bool:
         return False
 
 
+# A JWT: three base64url parts, the first two JSON ("eyJ" is '{"'). A join token carries the participant's name, and
+# livekit-server writes a rejected one whole at warn level: a partner's name (or any text a LAN peer puts in a forged
+# token) would reach the disk. Also a name or metadata field of a participant, should a line carry one.
+_TOKEN = re.compile(rb"eyJ[A-Za-z0-9_-]{4,}\.(?:eyJ)?[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*")
+_NAMED = re.compile(rb'("?(?:name|participantName|participant_name|metadata|attributes)"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|\S+)')
+WITHHELD = b"[withheld]"
+
+
+def redact(line: bytes) -> bytes:
+    """A line of livekit-server's log without tokens, participants' names or metadata."""
+    return _NAMED.sub(lambda m: m.group(1) + WITHHELD, _TOKEN.sub(b"[token withheld]", line))
+
+
+class _LogPump(threading.Thread):
+    """Reads livekit-server's output line by line and writes it to the log redacted (we choose what reaches the
+    disk, not livekit-server)."""
+
+    MAX_LINE = 64 * 1024  # a longer line is cut: a peer can make livekit-server log what it sends
+
+    def __init__(self, source, sink):
+        super().__init__(name="livekit-log", daemon=True)
+        self._source, self._sink = source, sink
+
+    def run(self) -> None:
+        try:
+            for line in iter(lambda: self._source.readline(self.MAX_LINE), b""):
+                self._sink.write(redact(line if line.endswith(b"\n") else line + b"\n"))
+                self._sink.flush()
+        except (OSError, ValueError):  # the log was closed under us at stop: nothing more to write
+            pass
+        finally:
+            self._source.close()
+
+
 class LiveKitProcess:
     """livekit-server as our child: stopped with us, and killed by the kernel if we are killed.
     Start it from the main thread: the parent-death signal fires when the thread that started it ends."""
@@ -177,11 +214,13 @@ class LiveKitProcess:
         self._log = os.fdopen(fd, "ab")
         self.proc = subprocess.Popen(
             [str(binary), "--config", str(config)],
-            stdout=self._log,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
             env=server_environment(),
         )
+        self._pump = _LogPump(self.proc.stdout, self._log)
+        self._pump.start()
 
     def bound_log(self, max_bytes: int = LOG_MAX_BYTES) -> bool:
         return bound_log(self.log_path, max_bytes)
@@ -191,6 +230,7 @@ class LiveKitProcess:
         return self.proc.poll()
 
     def restarted(self) -> "LiveKitProcess":
+        self._pump.join(timeout=1.0)  # its output is written before the log is handed on
         self._log.close()
         return LiveKitProcess(self.binary, self.config, self.log_path, fresh_log=False)
 
@@ -215,4 +255,5 @@ class LiveKitProcess:
                 self.proc.wait()
             except ProcessLookupError:
                 pass
+        self._pump.join(timeout=1.0)
         self._log.close()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
+import threading
 import time
 from typing import Awaitable, Callable
 from urllib.parse import urlparse
@@ -64,7 +67,8 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
     from coach.room import CoachRoomManager
     from coach.runtime import Models, verify_models
     from server.app import create_app
-    from server.connections import ConnectionGuard, listen, runner_options
+    from server.connections import ConnectionGuard, is_loopback_address, listen, runner_options
+    from server.state import PARTNER_ADDRESSES
     from server.lifecycle import restore_rooms
     from server.tls import ensure_certificate, fingerprint, ssl_context
     from server.tokens import LiveKitKeys
@@ -106,9 +110,11 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
         runner = web.AppRunner(app, **runner_options(settings.http_timeout_s))
         await runner.setup()
         child.after_restart = lambda: restore_rooms(app)  # from here on the app can reach LiveKit
+        partners = app[PARTNER_ADDRESSES]
         guard = ConnectionGuard(max_connections=settings.max_connections,
                                 max_per_address=settings.max_connections_per_address,
-                                head_timeout_s=settings.http_timeout_s)
+                                head_timeout_s=settings.http_timeout_s,
+                                trusted=lambda address: is_loopback_address(address) or address in partners.values())
         try:
             listeners.append(await listen(runner, guard, "127.0.0.1", settings.http_port))
             listeners.append(await listen(runner, guard, "0.0.0.0", settings.https_port, ssl_context(cert, key)))
@@ -128,11 +134,12 @@ async def _serve(settings: Settings, lan_ip: str) -> None:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         click.echo("stopping ...", err=True)
+        _exit_by(STOP_BUDGET_S)
     finally:
         await _shut_down(watchdog, manager, runner, child, listeners)
 
 
-async def _shut_down(watchdog, manager, runner, child: _Child, listeners=(), budget_s: float = 4.0) -> None:
+async def _shut_down(watchdog, manager, runner, child: _Child, listeners=(), budget_s: float = 3.5) -> None:
     """Everything stopped and every port free within a few seconds, even with a hint being written: livekit-server
     is stopped beside the coaches, not after them, and nothing waits longer than its share of the budget."""
     if watchdog:
@@ -154,6 +161,30 @@ async def _shut_down(watchdog, manager, runner, child: _Child, listeners=(), bud
         await stopping
 
 
+STOP_BUDGET_S = 4.0  # Ctrl-C to exit, whatever state the sessions are in
+
+
+def _exit_by(budget_s: float) -> None:
+    """A hard deadline for stopping: coaches stuck mid-connect (media that never came up) kept asyncio.run's own
+    teardown waiting on the LiveKit SDK for 17 s in an audit. Past the budget the process leaves at once; livekit-server
+    goes with it (it dies with its parent)."""
+
+    def leave() -> None:
+        log.warning("stopping took longer than %.0f s: leaving now", budget_s)
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(budget_s, leave)
+    timer.daemon = True
+    timer.start()
+
+
 def serve(settings: Settings) -> None:
     lan_ip = settings.lan_ip or lk.lan_address()
     asyncio.run(_serve(settings, lan_ip))
+    # Everything of ours is stopped. The LiveKit SDK's own exit hook can abort ("FFI Panic") while its runtime still
+    # delivers events to coaches that are gone: leave without it.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

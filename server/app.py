@@ -24,8 +24,8 @@ from server.rooms import LiveKitRooms, Rooms, RoomsUnavailable
 from server.schemas import (ControlResult, FacilitatorCredentials, FacilitatorView, JoinRequest, PartnerView,
                             RejoinRequest)
 from server.sessions import InviteError, Session, SessionStore
-from server.state import (CONFIG, FACILITATOR_SECRET, HOOKS, HTTP, LIMITS, ROOMS, STORE, RateLimits,  # noqa: F401
-                          ServerConfig)
+from server.state import (CONFIG, FACILITATOR_SECRET, HOOKS, HTTP, LIMITS, PARTNER_ADDRESSES, ROOMS, STORE,  # noqa: F401
+                          RateLimits, ServerConfig)
 from server.tokens import LiveKitKeys, mint
 
 log = logging.getLogger("server.app")
@@ -137,8 +137,8 @@ def _partner_view(request: web.Request, session: Session, rejoin_code: str) -> d
 
 async def create_session(request: web.Request) -> web.Response:
     app = request.app
+    facilitator.require(request)  # who is asking first: a caller without the cookie never spends the facilitator's budget
     _limit(request, app[LIMITS].create, "new sessions")
-    facilitator.require(request)
     cfg, store = app[CONFIG], app[STORE]
     live = len(store.live())
     if live >= cfg.settings.max_sessions:  # each holds a coach: memory and CPU are what bound them
@@ -200,6 +200,7 @@ async def join(request: web.Request) -> web.Response:
         session, rejoin_code = request.app[STORE].redeem(body.invite, body.name, body.consent)
     except InviteError as e:
         return _error(e.status, str(e))
+    request.app[PARTNER_ADDRESSES][session.id] = request.remote
     try:
         await request.app[HOOKS].partner_joined(session)
     except Exception:
@@ -216,6 +217,7 @@ async def rejoin(request: web.Request) -> web.Response:
         session, new_code = request.app[STORE].rejoin(body.rejoin)
     except InviteError as e:
         return _error(e.status, str(e))
+    request.app[PARTNER_ADDRESSES][session.id] = request.remote  # a partner back from another address
     return web.json_response(_partner_view(request, session, new_code))
 
 
@@ -285,7 +287,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
 async def trusted_requests(request: web.Request, handler):
     """A Host we are known by, and an Origin of ours on anything that changes state (server/trust.py)."""
     if reason := trust.refusal(request, request.app[CONFIG].allowed_names):
-        return _error(403 if "Origin" in reason else 421, reason)
+        return _error(403 if reason.startswith("cross-site") else 421, reason)
     return await handler(request)
 
 
@@ -353,6 +355,7 @@ def create_app(settings: Settings, *, keys: LiveKitKeys, lan_ip: str, livekit_ht
     app[ROOMS] = rooms or LiveKitRooms(app[CONFIG].livekit_http, keys, lambda: app[HTTP], empty_timeout_s=backstop_s,
                                        departure_timeout_s=backstop_s)
     app[LIMITS] = limits or RateLimits.default()
+    app[PARTNER_ADDRESSES] = {}
     app[FACILITATOR_SECRET] = facilitator.new_secret()
 
     async def http_client(app: web.Application):

@@ -11,6 +11,7 @@ malformed request, 400) JSON with our security headers. `listen` starts a listen
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import ssl
@@ -36,12 +37,29 @@ def raw_response(status: int, message: str, extra: dict[str, str] | None = None)
     return head.encode("latin-1") + b"\r\n" + body
 
 
+def is_loopback_address(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 class ConnectionGuard:
-    def __init__(self, *, max_connections: int, max_per_address: int, head_timeout_s: float):
+    """`trusted(address)`: this computer (the facilitator) and the session's partner. The other addresses together
+    may hold at most `max_connections - reserved` connections, so the LAN can never lock the facilitator or the
+    partner out (an audit's four LAN peers holding 32 each took all 128 before). `reserved` defaults to one address's
+    share."""
+
+    def __init__(self, *, max_connections: int, max_per_address: int, head_timeout_s: float,
+                 reserved: int | None = None, trusted: Callable[[str], bool] = is_loopback_address):
         self.max_connections, self.max_per_address = max_connections, max_per_address
+        self.reserved = min(max_per_address if reserved is None else reserved, max_connections - 1)
         self.head_timeout_s = head_timeout_s
+        self.trusted = trusted
         self.open = 0
+        self.untrusted_open = 0
         self.by_address: Counter[str] = Counter()
+        self._trusted_at: dict[str, bool] = {}  # per open address: as judged when its first connection came
         self.refused = 0
         self.timed_out = 0
 
@@ -58,15 +76,26 @@ class ConnectionGuard:
             self.refused += 1
             return raw_response(503, "the coach's web server is at its connection limit: try again in a moment",
                                 {"Retry-After": "5"})
+        trusted = self._trusted_at.get(address)
+        if trusted is None:
+            trusted = bool(self.trusted(address))
+        if not trusted and self.untrusted_open >= self.max_connections - self.reserved:
+            self.refused += 1
+            return raw_response(503, "the network's share of the coach's connections is in use: try again in a moment",
+                                {"Retry-After": "5"})
         self.open += 1
+        self.untrusted_open += not trusted
         self.by_address[address] += 1
+        self._trusted_at[address] = trusted
         return None
 
     def release(self, address: str) -> None:
         self.open -= 1
+        self.untrusted_open -= not self._trusted_at.get(address, True)
         self.by_address[address] -= 1
         if self.by_address[address] <= 0:
             del self.by_address[address]
+            self._trusted_at.pop(address, None)
 
 
 class _Guarded(asyncio.Protocol):

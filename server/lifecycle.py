@@ -14,7 +14,7 @@ from aiohttp import web
 
 from server.rooms import RoomsUnavailable
 from server.sessions import Session
-from server.state import CONFIG, HOOKS, ROOMS, STORE
+from server.state import CONFIG, HOOKS, PARTNER_ADDRESSES, ROOMS, STORE
 
 log = logging.getLogger("server.lifecycle")
 
@@ -25,6 +25,7 @@ SWEEP_EVERY_S = 30.0
 async def end_session(app: web.Application, session: Session) -> None:
     """Ends the session; raises if the coach failed to stop (the session is ended all the same)."""
     app[STORE].end(session.id)
+    app[PARTNER_ADDRESSES].pop(session.id, None)
     try:
         await app[HOOKS].session_ended(session)
     finally:

@@ -46,4 +46,7 @@ HOOKS = web.AppKey("hooks", object)  # CoachHooks (server/app.py)
 ROOMS = web.AppKey("rooms", object)  # Rooms (server/rooms.py)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 LIMITS = web.AppKey("limits", RateLimits)
-FACILITATOR_SECRET = web.AppKey("facilitator_secret", str)  # made at start, in memory only: one per launch
+FACILITATOR_SECRET = web.AppKey("facilitator_secret", str)
+# session id -> the address its partner joined from, while the session lives: trusted by the connection guard, so the
+# rest of the LAN can never crowd the partner out (server/connections.py)
+PARTNER_ADDRESSES = web.AppKey("partner_addresses", dict)  # made at start, in memory only: one per launch

@@ -58,7 +58,8 @@ def _ours(origin: str, request: web.Request, names: frozenset[str]) -> bool:
     except ValueError:
         return False
     name = (parts.hostname or "").lower()
-    return (parts.scheme in ("http", "https") and name in names and name == host_name(request.host or "")
+    scheme = "https" if request.secure else "http"  # https://127.0.0.1:8080 is not the origin of http://127.0.0.1:8080
+    return (parts.scheme == scheme and name in names and name == host_name(request.host or "")
             and origin_port == _port(request.host or "", request.secure))
 
 
@@ -73,4 +74,11 @@ def refusal(request: web.Request, names: frozenset[str]) -> str | None:
     origin = request.headers.get("Origin")
     if origin is not None and not _ours(origin, request, names):
         return f"cross-site request refused (Origin {origin!r}): use the coach's own pages"
+    # Defence in depth where Origin is absent: a browser says where any request comes from. Only a page opened from
+    # elsewhere (an invite link in a chat) may come from another site; reads and writes come from our own pages.
+    site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if site in ("cross-site", "same-site"):
+        navigation = request.method in ("GET", "HEAD") and request.headers.get("Sec-Fetch-Mode", "").lower() == "navigate"
+        if not navigation:
+            return f"cross-site request refused (Sec-Fetch-Site {site}): use the coach's own pages"
     return None

@@ -82,3 +82,46 @@ async def test_after_a_restart_the_rooms_of_live_sessions_are_made_again(client,
     assert set(await client.app[ROOMS].occupants()) == {live["room"]}
     assert await joins(settings, livekit["keys"], live["room"])
     assert not await joins(settings, livekit["keys"], ended["room"])
+
+
+# ---- the audit of 2026-12 (issue 22) ------------------------------------------------------------------------------
+
+def _listening_tcp(pid: int) -> list[str]:
+    """The local addresses of the TCP sockets this process listens on (ss, from iproute2)."""
+    import subprocess
+
+    out = subprocess.run(["ss", "-H", "-ltnp"], capture_output=True, text=True, check=True).stdout
+    return [line.split()[3] for line in out.splitlines() if f"pid={pid}," in line]
+
+
+def test_by_default_livekit_listens_on_tcp_only_on_loopback(tmp_path):
+    """TCP 7881 listened on every interface; media over TCP is now off unless asked for."""
+    needs_livekit()
+    settings = Settings(state_dir=tmp_path, lan_ip="127.0.0.1", http_port=free_port(), livekit_port=free_port(),
+                        livekit_udp_port=free_port(socket.SOCK_DGRAM))
+    lk.ensure_keys(settings.state_dir)
+    proc = lk.LiveKitProcess(lk.find_binary(), lk.render_config(settings, "127.0.0.1"), tmp_path / "livekit.log")
+    try:
+        proc.wait_ready(settings.livekit_port)
+        listening = _listening_tcp(proc.proc.pid)
+        assert listening, "ss saw no listening socket of livekit-server"
+        assert all(a.startswith(("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")) for a in listening), listening
+    finally:
+        proc.stop()
+
+
+async def test_a_forged_token_s_name_never_reaches_livekit_s_log(settings, livekit):
+    """livekit-server writes a rejected token whole at warn level; a JWT carries the participant's name."""
+    from livekit import rtc
+
+    from server.tokens import LiveKitKeys
+
+    forged = LiveKitKeys(livekit["keys"].api_key, "not-the-secret-" + "x" * 32)
+    token = mint(forged, room="r", identity="mallory", name="Partner Realname Zq", role="partner", ttl_s=60)
+    r = rtc.Room()
+    with pytest.raises(Exception):
+        await r.connect(f"ws://127.0.0.1:{settings.livekit_port}", token)
+    await r.disconnect()
+    livekit["proc"].stop()  # its last lines written
+    log = (settings.state_dir / "livekit.log").read_bytes()
+    assert b"Realname" not in log and token.encode() not in log and token.split(".")[1].encode() not in log

@@ -42,6 +42,27 @@ def test_ctrl_c_stops_everything_and_frees_every_port_within_5_s(serve):
         assert port_free(port, kind, "0.0.0.0"), f"{name} {port} still in use after Ctrl-C"
 
 
+def test_ctrl_c_with_five_live_sessions_stays_within_4_s(tmp_path):
+    """An audit's Ctrl-C with 5 live sessions took 17 s and printed an "FFI Panic" line: stopping is bounded now,
+    whatever the sessions are doing, and leaves without the LiveKit SDK's exit hook."""
+    needs_livekit()
+    serve = Serve(tmp_path, COACH_MAX_SESSIONS="5").ready()
+    lk_pid = serve.livekit_pid()
+    for _ in range(5):
+        serve.api("POST", "/api/sessions")
+    time.sleep(1)  # the coaches still connecting
+    took = serve.stop(signal.SIGINT)
+    print(f"\nCtrl-C with 5 sessions: coach serve exited in {took:.2f} s")
+    assert serve.proc.returncode == 0, serve.output()[-2000:]
+    assert took <= 4.0
+    assert "panic" not in serve.output().lower(), serve.output()[-2000:]
+    for _ in range(20):
+        if not alive(lk_pid):
+            break
+        time.sleep(0.1)
+    assert not alive(lk_pid), "livekit-server outlived coach serve"
+
+
 def test_kill_9_of_coach_serve_takes_livekit_server_down_too(serve):
     lk_pid = serve.livekit_pid()
     serve.proc.kill()
