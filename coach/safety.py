@@ -357,6 +357,12 @@ def clear_risk(text: str) -> bool:
     return any(not _denied(clean, m) for m in _T1.finditer(clean))
 
 
+def asked_only(text: str) -> bool:
+    """Every sentence that holds a clear statement is a question."""
+    held = [p for p in re.split(r"(?<=[.!?;])\s+", text.strip()) if clear_risk(p)]
+    return bool(held) and all(p.rstrip().endswith("?") for p in held)
+
+
 def denied_risk(text: str) -> bool:
     """A clear phrase that the partner denies or places in a finished past."""
     clean = _clean(text)
@@ -605,7 +611,9 @@ class SafetyCheck:
         if not text.strip():
             return NO_RISK
         if clear_risk(text):
-            return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0, URGENT,
+            # asked, not said ("What, like suicidal?", "is it normal to want to die?"): a gentle question first
+            level = CHECK_IN if asked_only(text) else URGENT
+            return SafetyVerdict(True, self._category(text), "phrase", 1.0, time.perf_counter() - t0, level,
                                  heard_phrase(text))
         # a denial in the best reading outweighs the same words garbled in a weaker one ("I'm not drawing to hurt
         # myself" for "not going to"), for the list and for meaning alike

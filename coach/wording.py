@@ -231,7 +231,7 @@ _INSULTS = (r"stupid", r"idiots?", r"idiotic", r"dumb", r"morons?", r"losers?", 
             r"monster", r"evil", r"selfish", r"horrible person", r"(?:a )?mess")
 _VIOLENT = (r"kill\w*", r"murder\w*", r"die", r"died", r"dies", r"dying", r"dead", r"death", r"suicid\w*", r"stab\w*",
             r"shoot\w*", r"shot", r"hit", r"hits", r"hitting", r"beat\w*", r"punch\w*", r"slap\w*", r"chok\w*",
-            r"strangl\w*", r"rape\w*", r"abus\w*", r"hurt\w*", r"harm\w*", r"cut (?:myself|yourself)", r"weapons?",
+            r"strangl\w*", r"rape\w*", r"abus\w*", r"harm\w*", r"cut (?:myself|yourself)", r"weapons?",
             r"guns?", r"knife", r"knives", r"blood\w*", r"overdos\w*")
 _UNSAFE = re.compile(r"\b(?:" + "|".join(_INSULTS + _VIOLENT) + r")\b")
 _SELF_ATTACK = re.compile(

@@ -1,6 +1,8 @@
 """Hint quality: the word rules (who a field speaks to, labels, advice, sameness), the summary post-check and its
 template from the partner's words, the metrics, and the quality bench's session handling."""
 
+import re
+
 import pytest
 
 from coach import quality, wording
@@ -248,3 +250,54 @@ def test_sessions_from_voice_corpus_ids():
 
 def test_short_turns_wait_for_the_next_one():
     assert merged_turns(["Yes.", "I feel it in my chest.", "ok", "no"], 5) == ["Yes. I feel it in my chest."]
+
+
+# ---- reflections right by construction: many generated turns (issue 21) -------------------------------------------
+
+_OPENERS = ["", "Um, ", "Well, ", "Yeah, so ", "Honestly ", "I mean, ", "And ", "So, like, "]
+_CLAUSES = [
+    "I feel stuck at work and I don't know why", "I've been drinking more since my dad got ill",
+    "my sister never calls me back", "I want to cut down but my friends all drink",
+    "I know I should take the tablets, but they make me so tired", "I'm such an idiot, I forgot again",
+    "a part of me wants to quit and another part is scared", "my critic tells me I'm useless",
+    "I smoke about ten a day, more at work", "he said I'd never make a decent dad",
+    "I tried to stop but it lasted two days", "I get really anxious before I visit my family",
+    "the kids were fighting and I just shouted at them", "I'm proud I made the appointment",
+    "it's not really a problem, everyone does it", "I keep checking my phone all evening",
+    "I lost my job in March and the bills keep coming", "my mum keeps saying I'm lazy",
+    "we've been together six years and it's hard lately", "I don't really want to talk about that",
+    "I went for a walk every morning this week", "there's this tightness in my chest when I stop",
+]
+_JOINERS = [". ", ", and ", ", but ", "... ", " - ", ". You know, "]
+
+
+def _generated_turns(n: int, seed: int = 7) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    turns = []
+    for _ in range(n):
+        k = rng.choice([1, 1, 2, 2, 3])
+        parts = [rng.choice(_CLAUSES) for _ in range(k)]
+        text = rng.choice(_OPENERS) + parts[0]
+        for p in parts[1:]:
+            text += rng.choice(_JOINERS) + p
+        turns.append(text + rng.choice([".", "", "?", "..."]))
+    return turns
+
+
+def test_no_reflection_of_many_generated_turns_is_cut_misaddressed_or_a_verdict():
+    from coach.summary import SUMMARY_MAX, template_summary
+
+    earlier: list[str] = []
+    for turn in _generated_turns(400):
+        s = template_summary(turn, earlier[-6:])
+        earlier.append(s)
+        assert s.startswith("It sounds like ") and s.endswith(".") and "\u2026" not in s, (turn, s)
+        assert len(s) <= SUMMARY_MAX, (turn, s)
+        said = set(wording.words(s))
+        assert said & wording.SECOND_PERSON and not said & wording.FIRST_PERSON, (turn, s)  # pronouns turned
+        assert not wording.unsafe_to_say_back(s), (turn, s)  # no insult, verdict or violent word said back
+        assert not re.search(r"\b(?:and|but|or|so|because|when|the|a|to|of|with)\.$", s), (turn, s)  # no dangling
+        if "part" not in turn.lower():
+            assert "part of you" not in s, (turn, s)  # parts language only where the partner used it

@@ -456,3 +456,10 @@ def test_warning_signs_stay_off_their_look_alikes(text):
     from coach.safety import warning_sign
 
     assert not warning_sign(text)
+
+
+def test_a_clear_phrase_only_asked_about_is_a_check_in(check):
+    asked = check.assess("What, like suicidal?")
+    assert asked.risk and asked.level == "check_in"
+    said = check.assess("What, like suicidal? Yes. I have been suicidal for weeks.")
+    assert said.level == "urgent"
