@@ -75,7 +75,8 @@ CUES: dict[str, re.Pattern[str]] = {
                     r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
                     r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
-                      r"finally|got through)|i haven'?t (?:smoked|had a drink|drunk|used|gambled)|i(?:'m| am) proud)\b",
+                      r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
+                      r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
     }.items()
 }
 # Which move each cue speaks for.
@@ -195,6 +196,10 @@ class MovePlan:
     spoke_of_part: bool = False  # the partner spoke of a part (or a body sensation) in this turn
 
 
+# Moves whose questions presume what the partner said: a step taken (affirm), a change weighed (weigh), a loss or a
+# childhood story (witness). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
+# (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
+NEEDS_CUE = frozenset({"affirm", "weigh", "witness"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 
@@ -236,6 +241,8 @@ def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveS
             score -= 1.0  # its words are used up in this session: another move says something new
         if not part_in_view and move.key in PARTS_WORK:
             score -= 2.0
+        if move.key in NEEDS_CUE and not any(CUE_MOVES[c] == move.key for c in cues):
+            score -= 2.0  # "What helped you do that?" when nothing was done: these need the words that call for them
         scores[move.key] = round(float(score), 4)
     return max(scores, key=scores.get), scores
 
@@ -249,14 +256,23 @@ def _fill(template: str, name: str, default: str, limit: int) -> str:
     return text if len(text) <= limit else template.replace("{part}", default)
 
 
+_PARTS_TALK = re.compile(r"\{part\}|\bparts?\b|\bprotector|\bexile", re.I)
+
+
 def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, float] | None = None,
-              library: Sequence[Move] = MOVES) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+              library: Sequence[Move] = MOVES, part_in_view: bool = True) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
     """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
     its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
-    theirs; only a session longer than the whole library repeats itself."""
+    theirs; only a session longer than the whole library repeats itself. Without a part in view, only "find" speaks
+    of a part (is there a part of you that feels this?): the other moves' words about a part are left out."""
     to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
     to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
-    suggestions = _unused(move.suggestions, state.suggestions) or list(move.suggestions)
+
+    def fits(m: Move, template: str) -> bool:
+        return part_in_view or m.key == "find" or not _PARTS_TALK.search(template)
+
+    plain = [t for t in move.suggestions if fits(move, t)] or list(move.suggestions)
+    suggestions = _unused(plain, state.suggestions) or plain
     template = suggestions[0]
     suggestion = _fill(template, to_facilitator, DEFAULT_PART_FACILITATOR, SUGGESTION_MAX)
     order = [move] + sorted((m for m in library if m is not move), key=lambda m: -(scores or {}).get(m.key, 0.0))
@@ -267,7 +283,8 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
         return not any(wording.near_equal(text, q) for q in state.asked)
 
     for source in order:
-        picked += [t for t in _unused(source.follow_ups, state.follow_ups) if t not in picked and fresh(t)][: 2 - len(picked)]
+        picked += [t for t in _unused(source.follow_ups, state.follow_ups)
+                   if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
         if len(picked) == 2:
             break
     for t in move.follow_ups:  # a whole library used up: repeat the oldest
@@ -307,7 +324,7 @@ class MoveChooser:
         key, scores = choose_move(self.similarity(vector), cues, state, stays, self.config, self.library, in_view)
         part = named or (state.part if stays else None) or feeling_part(turn)
         move = BY_KEY[key] if key in BY_KEY else next(m for m in self.library if m.key == key)
-        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library)
+        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view)
         return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)
 
 

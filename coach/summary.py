@@ -216,14 +216,29 @@ def clip(text: str, limit: int = LLM_SUMMARY_MAX) -> str:
     return head.rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
 
 
+# "I know (that) my life is not ready" is said back as "your life is not ready": the frame adds nothing but "you know"
+# (a change weighed keeps its "I know I should", coach/summary.py's _weighing).
+_KNOW_THAT = re.compile(r"^(?:i know(?: that)?|i think(?: that)?|i guess|i suppose|i feel like|i realise|i realize)\s+"
+                        r"(?=(?:my|the|it|it's|there|this|that|he|she|they|we|our|his|her|their)\b)", re.I)
+# A hedge is no content to reflect ("I don't know", "I don't know how else to explain it", "I think so").
+_HEDGE = re.compile(r"^(?:i don'?t know|i dunno|i'm not sure|i think so|i guess so|i suppose so|i don'?t know how (?:else )?"
+                    r"to (?:explain|say|put) it|not really|i mean|whatever|or something|and stuff|and that)\b(?!\s+\w+\s+\w+\s+\w+)",
+                    re.I)
+# A clause the speaker broke off ("so it", "and the") is not said back.
+_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|that|which|the|a|an|to|of|with|if|when|like|than|as|is|are|was)$"
+                       r"|\b(?:so|and|but|because|cause) (?:it|i|we|they|he|she|you|that)$", re.I)
+
+
 def _clauses(turn: str) -> list[tuple[str, str]]:
     """(leading "when ..." clause or "", main clause) pairs, in the partner's order, fillers stripped."""
     parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(turn.replace("\u2019", "'")) if p and p.strip(" .!?;,")]
     out, pending = [], ""
     for p in parts:
-        p = re.sub(r"\b(?:you know|thank you|i mean)\b,?\s*", "", p, flags=re.I).strip()
+        p = re.sub(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sort of|sorta)\b,?\s*", "", p, flags=re.I)
+        p = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", p.strip(), flags=re.I)  # "it it", "I I": a stumble, said once
         p = _LEAD.sub("", p).strip()
-        if not p:
+        p = _KNOW_THAT.sub("", p).strip()
+        if not p or _HEDGE.match(p) or _DANGLING.search(p):
             continue
         if _SUBORDINATE.match(p) and len(p.split()) <= 10:
             pending = p
@@ -293,7 +308,7 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
         if m and clause[m.end():].strip():
             found.append((0, f"{OPENING} {when}your {m.group(2).lower()} {wording.to_second_person(clause[m.end():])}"))
             continue
-        if _FRAGMENT.match(clause) and set(wording.words(clause)) & set(FEELINGS):
+        if _FRAGMENT.match(clause) and set(wording.words(clause)) & (set(FEELINGS) - {"down", "low", "lost", "empty"}):
             found.append((1, f"{OPENING} {when}you feel {_lower_first(wording.to_second_person(clause))}"))
             continue
         m = _I_SUBJECT.match(clause)

@@ -187,7 +187,8 @@ def _turn_person(text: str, table: dict, subject: str) -> str:
 
 def to_second_person(text: str) -> str:
     """The partner's words said back to them: I -> you, my -> your, me -> you, I'm -> you're, myself -> yourself."""
-    return _turn_person(text, _TO_SECOND, "you")
+    # "I again was" (an adverb between): "you again were", not "you again was"
+    return re.sub(r"\byou ((?:\w+ ){1,2})was\b", r"you \1were", _turn_person(text, _TO_SECOND, "you"))
 
 
 def to_third_person(text: str) -> str:

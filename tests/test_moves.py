@@ -144,7 +144,15 @@ def flat(**overrides) -> dict:
 
 
 def test_meaning_decides_without_cues_or_history():
-    assert choose_move(flat(witness=0.5), frozenset(), MoveState(), stays=False)[0] == "witness"
+    assert choose_move(flat(permission=0.5), frozenset(), MoveState(), stays=False)[0] == "permission"
+
+
+def test_moves_that_presume_what_was_said_need_its_cue():
+    """"What helped you do that?" only after a step taken; childhood questions only after a story of one."""
+    assert choose_move(flat(affirm=0.6), frozenset(), MoveState(), stays=False)[0] != "affirm"
+    assert choose_move(flat(affirm=0.6), frozenset({"step_taken"}), MoveState(), stays=False)[0] == "affirm"
+    assert choose_move(flat(witness=0.6), frozenset(), MoveState(), stays=False)[0] != "witness"
+    assert choose_move(flat(witness=0.5), frozenset({"loss"}), MoveState(), stays=False)[0] == "witness"
 
 
 def test_a_cue_outweighs_a_small_lead_in_meaning():
