@@ -43,6 +43,9 @@ REPORTED = (
     ("distinct_follow_ups_min", "  the least varied session"),
     ("clinical_labels", "clinical labels or diagnoses (goal 0)"),
     ("advice", "hints pressing advice on the partner"),
+    ("cut", "summaries cut off (goal 0)"),
+    ("said_back", "summaries saying back a verdict, insult or violent word (goal 0)"),
+    ("parts_unasked", "summaries in parts language the partner did not use"),
     ("llm_s", "LLM seconds per hint (mean)"),
     ("llm_tokens", "generated tokens per hint (mean)"),
     ("summary_replaced", "summaries rebuilt from the partner's words"),
@@ -129,6 +132,7 @@ def run_quality(
     *,
     text_only: bool = False,
     limit: int | None = None,
+    real_talk: bool = True,
     progress: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True),
 ) -> dict:
     from coach.hints import HintWriter
@@ -164,6 +168,13 @@ def run_quality(
                 texts.append(merged_turns(said, settings.hint_min_words))
                 progress(f"{name}: session {i}/{len(sessions)} heard ({len(texts[-1])} turns)")
             heard[name] = texts
+    if real_talk:  # real sessions' client turns, as written (voicing every turn takes hours on 2 cores)
+        from coach import realtalk
+
+        for name, turns in realtalk.real_talk().items():
+            sessions = list(realtalk.sessions(turns).values())[: limit or None]
+            heard[name] = [merged_turns([t.text for t in s], settings.hint_min_words) for s in sessions]
+            progress(f"{name}: {len(sessions)} sessions, {sum(map(len, heard[name]))} turns (as written)")
 
     for llm_id in llms:
         chat = load_chat(settings, modelstore.model_file(settings.models_dir, "llm", llm_id, ".gguf"))

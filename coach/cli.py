@@ -180,6 +180,8 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
               help="Instead: hint quality (grounding, addressing, echo, variety, labels) per installed LLM, before "
                    "(LLM alone) and after (LLM summary + IFS move library), on the built-in corpus and --corpus.")
 @click.option("--text-only", is_flag=True, help="With --quality: give the hint writers the reference text, not Whisper's.")
+@click.option("--no-real-talk-quality", "no_real_quality", is_flag=True,
+              help="With --quality: skip the real-talk sets (annomi-dev, counseling-dev client turns, as written).")
 @click.option("--live", is_flag=True,
               help="Instead: start a real coach serve, speak the clips into a session as the partner, and measure "
                    "latency at the facilitator, beside a real-time replay of the same clips (needs livekit-server).")
@@ -187,7 +189,7 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
           limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety: bool,
-          safety_sets: tuple[Path, ...], no_real_talk: bool, real_talk_sample: int, whisper: bool, quality: bool, text_only: bool, live: bool, browser: bool) -> None:
+          safety_sets: tuple[Path, ...], no_real_talk: bool, real_talk_sample: int, whisper: bool, quality: bool, text_only: bool, no_real_quality: bool, live: bool, browser: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench
 
@@ -210,7 +212,8 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
     if quality:
         from coach.bench_quality import format_quality, run_quality
 
-        report = run_quality(settings, corpus, text_only=text_only, limit=limit)  # --limit: sessions per corpus
+        report = run_quality(settings, corpus, text_only=text_only, limit=limit,  # --limit: sessions per corpus
+                             real_talk=not no_real_quality)
         click.echo(format_quality(report))
         _save(report, json_out)
         return

@@ -13,6 +13,7 @@ Safety hints carry fixed, reviewed words (coach/safety.py) and are counted apart
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 from typing import Protocol, Sequence
@@ -42,6 +43,9 @@ class Scored:
     echo_repeat: list[str]  # fields repeated from an earlier hint
     labels: list[str]
     advice: bool
+    cut: bool = False  # the summary is cut off (an ellipsis, no end of sentence)
+    said_back: bool = False  # a verdict, an insult or a violent word said back to the partner
+    parts_unasked: bool = False  # parts language in the summary where the partner used none
 
     @property
     def addressed(self) -> bool:
@@ -84,8 +88,15 @@ def score_session(pairs: Sequence[tuple[str, HintLike]], examples: Sequence[str]
             echo_example=copied, echo_repeat=repeated,
             labels=[label for _, text in fields for label in wording.clinical_labels(text)],
             advice=any(wording.pushes_advice(text) for kind, text in fields if kind != "follow_up"),
+            cut=hint.summary.rstrip().endswith(("\u2026", "...")) or hint.summary.rstrip()[-1:] not in (".", "!", "?"),
+            said_back=wording.unsafe_to_say_back(hint.summary),
+            parts_unasked=bool(_PARTS.search(hint.summary)) and not _PARTS.search(turn),
         ))
     return out
+
+
+_PARTS = re.compile(r"\bparts?\b(?! of (?:the|my|your|it|this|that|what|life|a|an|our))|\bcritic\b|\bprotector\b|\bexile\b",
+                    re.I)
 
 
 def distinct_share(follow_ups: Sequence[str]) -> float | None:
@@ -146,10 +157,14 @@ def summarize(sessions: Sequence[Sequence[tuple[str, HintLike]]], examples: Sequ
         "clinical_labels": sum(len(x.labels) for x in flat),
         "hints_with_labels": sum(bool(x.labels) for x in flat),
         "advice": sum(x.advice for x in flat),
+        "cut": sum(x.cut for x in flat),
+        "said_back": sum(x.said_back for x in flat),
+        "parts_unasked": _share(x.parts_unasked for x in flat),
     }
 
 
-GOALS = {"echo_rate": ("<=", 0.05), "distinct_follow_ups": (">=", 0.8), "clinical_labels": ("<=", 0)}
+GOALS = {"echo_rate": ("<=", 0.05), "distinct_follow_ups": (">=", 0.8), "clinical_labels": ("<=", 0), "cut": ("<=", 0),
+         "said_back": ("<=", 0)}
 
 
 def meets(metrics: dict) -> dict[str, bool | None]:

@@ -234,7 +234,17 @@ def test_summarize_and_goals():
     assert m["distinct_follow_ups"] == 0.75  # (2/4 + 2/2) / 2
     assert m["clinical_labels"] == 1 and m["advice"] == 1
     assert 0 < m["grounding_cosine"] <= 1
-    assert quality.meets(m) == {"echo_rate": False, "distinct_follow_ups": False, "clinical_labels": False}
+    assert quality.meets(m) == {"echo_rate": False, "distinct_follow_ups": False, "clinical_labels": False,
+                                "cut": True, "said_back": True}
+
+
+def test_the_judge_free_harm_checks():
+    cut = hint(summary="It sounds like a part of you is getting really anxious before you visit your\u2026")
+    verdict = hint(summary="It sounds like you're so stupid.")
+    parts = hint(summary="It sounds like a part of you wants a new job.")
+    m = quality.summarize([[("I feel anxious before family visits.", cut), ("I'm so stupid.", verdict),
+                            ("I want a new job.", parts), ("A part of me wants a new job.", parts)]])
+    assert m["cut"] == 1 and m["said_back"] == 1 and m["parts_unasked"] == round(2 / 4, 3)
     assert quality.deltas({"a": 1, "b": None}, {"a": 0.5, "b": 2}) == {"a": -0.5}
 
 
