@@ -36,6 +36,14 @@ from coach.moves import (
 # ---- cues -------------------------------------------------------------------------------------------------------
 
 _PART_WORDS = r"(?:part|critic|protector|voice|side)"
+# The feeling words a partner may name (coach/summary.py's reviewed list), and a few more of a session's: a turn that
+# names one can lead to noticing the part that holds it.
+_FEELING_WORDS = ("sad", "lonely", "alone", "angry", "mad", "furious", "anxious", "nervous", "scared", "afraid",
+                  "frightened", "worried", "stressed", "overwhelmed", "exhausted", "hurt", "guilty", "ashamed",
+                  "embarrassed", "frustrated", "stuck", "numb", "empty", "helpless", "jealous", "upset", "confused",
+                  "disappointed", "heartbroken", "tense", "restless", "miserable", "annoyed", "resentful", "rejected",
+                  "worthless", "useless", "trapped", "torn", "insecure", "depressed", "hopeless", "panic\\w*", "shame",
+                  "guilt", "anger", "lonel\\w*", "worry", "scary", "terrified", "on edge", "flat", "down", "low")
 CUES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern)
     for name, pattern in {
@@ -65,7 +73,8 @@ CUES: dict[str, re.Pattern[str]] = {
                              r"safe|looking out for me|good intention|means well|wants me to do well|on my side)\b",
         "blocked": r"\b(?:wall|blank|numb|nothing (?:there|comes up)|can'?t feel (?:anything|a thing)|feel nothing|"
                    r"don'?t feel anything|foggy|fog|empty inside|curtain|don'?t want to (?:go there|look at|talk about)|"
-                   r"mind goes somewhere else|can'?t get to it)\b",
+                   r"mind goes somewhere else|can'?t get to it|static|nothing at all|(?:i'?d )?rather not (?:look|go|talk|think)|"
+                   r"don'?t want to (?:look|think about it|go into it))\b",
         "part_named": r"\bparts? of me\b|\b(?:a|the|this|that|my|another|one) (?:\w+ )?" + _PART_WORDS + r"\b"
                       r"|\bsomething in me\b|\bin my head\b|\b(?:that|the|this) (?:little|young|younger) (?:boy|girl|one|me|self)\b"
                       r"|\binner child\b|\byounger (?:me|self)\b",
@@ -74,6 +83,7 @@ CUES: dict[str, re.Pattern[str]] = {
         "weighing": r"\b(?:i know i (?:should|need to|ought to)|i (?:want|'d like|would like|wanna|need) to (?:\w+ ){0,4}\w+,? "
                     r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
                     r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
+        "feeling": r"\b(?:feel|feels|feeling|felt|" + "|".join(_FEELING_WORDS) + r")\b",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
                       r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
@@ -83,7 +93,7 @@ CUES: dict[str, re.Pattern[str]] = {
 CUE_MOVES = {
     "blended": "unblend", "against_part": "unblend", "self_energy": "befriend", "exile_story": "witness",
     "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
-    "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm",
+    "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm", "feeling": "find",
 }
 
 
@@ -197,9 +207,10 @@ class MovePlan:
 
 
 # Moves whose questions presume what the partner said: a step taken (affirm), a change weighed (weigh), a loss or a
-# childhood story (witness). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
+# childhood story (witness), a feeling named (find: "is there a part of you that feels this?"), a wall (permission).
+# Without any of these, the partner is telling how things are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
 # (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
-NEEDS_CUE = frozenset({"affirm", "weigh", "witness"})
+NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 

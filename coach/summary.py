@@ -225,7 +225,7 @@ _HEDGE = re.compile(r"^(?:i don'?t know|i dunno|i'm not sure|i think so|i guess 
                     r"to (?:explain|say|put) it|not really|i mean|whatever|or something|and stuff|and that)\b(?!\s+\w+\s+\w+\s+\w+)",
                     re.I)
 # A clause the speaker broke off ("so it", "and the") is not said back.
-_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|that|which|the|a|an|to|of|with|if|when|like|than|as|is|are|was)$"
+_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|which|the|a|an|to|of|with|if|when|than|as)$"
                        r"|\b(?:so|and|but|because|cause) (?:it|i|we|they|he|she|you|that)$", re.I)
 
 
@@ -292,8 +292,8 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             elif _PARTS.match(clause) or _THE_PART_THAT.match(clause):
                 found.append((0, f"{OPENING} a part of you is being really hard on you"))
             continue
-        if _REPORTING.search(clause) or len(clause.split()) < 3:
-            continue  # "my wife says" alone, "yeah okay": nothing to say back
+        if _REPORTING.search(clause) or len(clause.split()) < 3 or re.search(r"\bpart of me$", clause, re.I):
+            continue  # "my wife says" alone, "yeah okay", "I'm a part of me" (misheard): nothing to say back
         when = (_lower_first(wording.to_second_person(lead)) + ", ") if lead else ""
         m = _PARTS.match(clause)
         if m and clause[m.end():].strip():
@@ -372,11 +372,12 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
             if not any(wording.near_equal(text, e) for e in earlier):
                 return text
     usable = []
-    for rank, text in _candidates(turn):
+    for order, (rank, text) in enumerate(_candidates(turn)):
         fitted = _fit(text)
         if fitted and not [p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"]:
             felt = bool(set(wording.words(fitted)) & set(FEELINGS))
-            usable.append((rank, not felt, -len(wording.content_words(fitted)), fitted))
+            # then the fuller clause, then the later one: what a partner says last is usually what they came to say
+            usable.append((rank, not felt, -len(wording.content_words(fitted)), -order, fitted))
     if usable:
         return min(usable)[-1]
     feelings = [f for f in _feelings(turn) if not wording.unsafe_to_say_back(f)]

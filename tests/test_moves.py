@@ -144,7 +144,7 @@ def flat(**overrides) -> dict:
 
 
 def test_meaning_decides_without_cues_or_history():
-    assert choose_move(flat(permission=0.5), frozenset(), MoveState(), stays=False)[0] == "permission"
+    assert choose_move(flat(explore=0.5), frozenset(), MoveState(), stays=False)[0] == "explore"
 
 
 def test_moves_that_presume_what_was_said_need_its_cue():
@@ -163,8 +163,8 @@ def test_staying_with_a_part_moves_the_six_fs_forward():
     state = MoveState(moves=["find"])
     assert choose_move(flat(), frozenset(), state, stays=True)[0] == "focus"
     state = MoveState(moves=["find", "focus"])
-    assert choose_move(flat(), frozenset(), state, stays=True)[0] == "flesh_out"
-    assert choose_move(flat(), frozenset(), state, stays=False)[0] != "flesh_out"
+    assert choose_move(flat(explore=0.31), frozenset(), state, stays=True)[0] == "flesh_out"
+    assert choose_move(flat(explore=0.31), frozenset(), state, stays=False)[0] != "flesh_out"
 
 
 def test_never_the_same_move_three_times_running():
