@@ -83,7 +83,7 @@ CUES: dict[str, re.Pattern[str]] = {
         "weighing": r"\b(?:i know i (?:should|need to|ought to)|i (?:want|'d like|would like|wanna|need) to (?:\w+ ){0,4}\w+,? "
                     r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
                     r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
-        "feeling": r"\b(?:feel|feels|feeling|felt|" + "|".join(_FEELING_WORDS) + r")\b",
+        "feeling": r"\b(?:" + "|".join(_FEELING_WORDS) + r")\b",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
                       r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",

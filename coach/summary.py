@@ -267,12 +267,15 @@ def _weighing(turn: str) -> list[tuple[int, str]]:
         if len(halves) != 2:
             continue
         a, b = (_LEAD.sub("", h).strip(" ,") for h in halves)
-        if not _WEIGHING_HEAD.match(a) or len(b.split()) < 3 or _QUESTION.match(b) or _REPORTING.search(b):
+        weighing = bool(_WEIGHING_HEAD.match(a))
+        if not (weighing or _SUBJECT.match(a)) or len(b.split()) < 3 or _QUESTION.match(b) or _REPORTING.search(b):
             continue
-        if any(set(wording.words(x)) & wording.SECOND_PERSON or wording.unsafe_to_say_back(x) for x in (a, b)):
+        if any(set(wording.words(x)) & wording.SECOND_PERSON or wording.unsafe_to_say_back(x) or _DANGLING.search(x)
+               or _HEDGE.match(x) for x in (a, b)):
             continue
-        out.append((-1, f"{OPENING} {_lower_first(wording.to_second_person(a))}, and at the same time "
-                        f"{_lower_first(wording.to_second_person(b))}"))
+        # a change weighed comes first; any other "this, but that" is still both halves of what they said
+        out.append((-1 if weighing else 0, f"{OPENING} {_lower_first(wording.to_second_person(a))}, and at the same "
+                                            f"time {_lower_first(wording.to_second_person(b))}"))
     return out
 
 
