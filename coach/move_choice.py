@@ -43,7 +43,7 @@ _FEELING_WORDS = ("sad", "lonely", "alone", "angry", "mad", "furious", "anxious"
                   "embarrassed", "frustrated", "stuck", "numb", "empty", "helpless", "jealous", "upset", "confused",
                   "disappointed", "heartbroken", "tense", "restless", "miserable", "annoyed", "resentful", "rejected",
                   "worthless", "useless", "trapped", "torn", "insecure", "depressed", "hopeless", "panic\\w*", "shame",
-                  "guilt", "anger", "lonel\\w*", "worry", "scary", "terrified", "on edge", "flat", "down", "low")
+                  "guilt", "anger", "lonel\\w*", "worry", "scary", "terrified", "on edge")  # not "down", "low", "flat": "cut down", "low-fat"
 CUES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern)
     for name, pattern in {
