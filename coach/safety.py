@@ -98,6 +98,9 @@ _TIER1 += [
     _OTHER + r" " + _AUX + r"(?:hits?|hit|beats?|beat|kicks?|kicked|chokes?|choked|slaps?|slapped|punch(?:es|ed)?) me(?! up\b)",
     r"(?:push|pushes|pushed|shove|shoves|shoved|threw|throws|dragg?ed|drags) me (?:down|into|against|across|over|off|out|by)",
     r"(?:throws?|threw) (?:stuff|things|\w+) at me",
+    # what is done to me survives speech to text better than the verb ("saps me across the face")
+    r"\w+ me across (?:the|my) face",
+    r"put me in (?:the )?hospital",
     r"(?:he|she|my (?:husband|wife|partner|boyfriend|girlfriend|dad|father|mum|mom|mother|stepdad|stepmum|ex)) "
     r"(?:\w+ ){0,6}(?:throws?|threw|throwing) (?:stuff|things|plates|mugs|glasses|bottles|cups)\b[^.;!?]{0,100}\b"
     r"(?:caught|hit|cut|struck) me",

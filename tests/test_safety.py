@@ -281,8 +281,8 @@ def test_a_phrase_hit_takes_its_kind_from_the_clause_that_holds_the_phrase(check
 
 def test_a_clear_statement_in_another_reading_of_the_words_counts(check):
     # Whisper heard "saps"; its beam's second reading has the word that was said.
-    verdict = check.assess("My mum still saps me across the face.", ["My mum still slaps me across the face."])
-    assert verdict.risk and verdict.source == "alternative"
+    verdict = check.assess("My mum still saps me on the arm.", ["My mum still slaps me on the arm."])
+    assert verdict.risk and verdict.source == "alternative" and verdict.level == "check_in"
     calm = check.assess("I had a calm walk by the river today.", ["I had a calm walk by the river to day."])
     assert not calm.risk
 
@@ -463,3 +463,11 @@ def test_a_clear_phrase_only_asked_about_is_a_check_in(check):
     assert asked.risk and asked.level == "check_in"
     said = check.assess("What, like suicidal? Yes. I have been suicidal for weeks.")
     assert said.level == "urgent"
+
+
+@pytest.mark.parametrize("text", [
+    "My mum still saps me across the face where I talk back.",  # Whisper's "slaps"
+    "My dad said he'd put me in the hospital if I come out to the family.",
+])
+def test_what_is_done_to_me_is_heard_even_when_the_verb_is_misheard(text):
+    assert clear_risk(text)
