@@ -13,6 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from coach.errors import CoachError
 
@@ -52,49 +53,50 @@ def _str(value) -> str | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def read_annomi(folder: Path) -> list[ClientTurn]:
-    rows = _rows(folder / "annomi_dev.jsonl")
+@dataclass(frozen=True)
+class _Layout:
+    """How one set's file spells a conversation, a turn, who speaks, and the counsellor's annotation."""
+
+    file: str
+    prefix: str
+    session_key: str
+    turn_key: str
+    reply_kind_key: str
+    is_client: Callable[[dict], bool]
+
+
+_LAYOUTS = {
+    ANNOMI: _Layout("annomi_dev.jsonl", "annomi", "transcript_id", "utterance_id", "therapist_behaviour",
+                    lambda row: row.get("speaker") == "client"),
+    ESCONV: _Layout("esconv_conversations_sample.jsonl", "esconv", "conversation_id", "turn_index", "helper_strategy",
+                    lambda row: int(row.get("is_client", 0)) == 1),
+}
+
+
+def read_set(folder: Path, layout: _Layout) -> list[ClientTurn]:
+    """The client turns of one set, each with the counsellor's next utterance in the same conversation."""
+    rows = _rows(folder / layout.file)
     turns = []
     for i, row in enumerate(rows):
-        if row.get("speaker") != "client":
+        if not layout.is_client(row):
             continue
         nxt = rows[i + 1] if i + 1 < len(rows) else None
-        same = nxt is not None and nxt.get("transcript_id") == row["transcript_id"] and nxt.get("speaker") == "therapist"
+        same = (nxt is not None and nxt.get(layout.session_key) == row[layout.session_key]
+                and not layout.is_client(nxt))
         turns.append(ClientTurn(
-            id=f"annomi:{row['transcript_id']}:{row['utterance_id']}",
-            session=f"annomi:{row['transcript_id']}",
+            id=f"{layout.prefix}:{row[layout.session_key]}:{row[layout.turn_key]}",
+            session=f"{layout.prefix}:{row[layout.session_key]}",
             text=str(row["text"]),
             reply=str(nxt["text"]) if same else None,
-            reply_kind=_str(nxt.get("therapist_behaviour")) if same else None,
+            reply_kind=_str(nxt.get(layout.reply_kind_key)) if same else None,
         ))
     return turns
-
-
-def read_esconv(folder: Path) -> list[ClientTurn]:
-    rows = _rows(folder / "esconv_conversations_sample.jsonl")
-    turns = []
-    for i, row in enumerate(rows):
-        if int(row.get("is_client", 0)) != 1:
-            continue
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        same = nxt is not None and nxt.get("conversation_id") == row["conversation_id"] and int(nxt.get("is_client", 0)) == 0
-        turns.append(ClientTurn(
-            id=f"esconv:{row['conversation_id']}:{row['turn_index']}",
-            session=f"esconv:{row['conversation_id']}",
-            text=str(row["text"]),
-            reply=str(nxt["text"]) if same else None,
-            reply_kind=_str(nxt.get("helper_strategy")) if same else None,
-        ))
-    return turns
-
-
-_READERS = {ANNOMI: read_annomi, ESCONV: read_esconv}
 
 
 def real_talk(root: Path | None = None) -> dict[str, list[ClientTurn]]:
     """Every real-talk set present under `root` (default shared_data()), by name; absent ones are left out."""
     root = shared_data() if root is None else root
-    return {name: _READERS[name](root / name) for name in SETS if (root / name).is_dir()}
+    return {name: read_set(root / name, _LAYOUTS[name]) for name in SETS if (root / name).is_dir()}
 
 
 def sessions(turns: list[ClientTurn]) -> dict[str, list[ClientTurn]]:
