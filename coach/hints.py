@@ -301,12 +301,17 @@ def _finish(text: str, openings: tuple[str, ...], tail_max: int) -> str:
     return tidy(text) if _hit_cap(text, openings, tail_max) else " ".join(text.split())
 
 
+def reminder_for(index: int, reminder_hints: int) -> str | None:
+    """The peer-support reminder on the first `reminder_hints` hints of a session, in turn."""
+    return REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None
+
+
 def finalize(draft: HintDraft, partner_text: str, index: int, reminder_hints: int = default("reminder_hints"),
              verdict: safety.SafetyVerdict | None = None) -> Hint:
     """Apply the safety rule and the reminder policy to what the model wrote. A safety hint keeps none of the model's
     words: an alert's reflection is never free LLM text (it may have misheard or invented the very thing that matters)."""
     level = safety.alert_level(partner_text, draft.priority == "safety", verdict)
-    reminder = REMINDERS[index % len(REMINDERS)] if index < reminder_hints else None
+    reminder = reminder_for(index, reminder_hints)
     if level is not None:
         return alert_hint(level, verdict, partner_text, reminder)
     return Hint(
@@ -466,7 +471,7 @@ class HintWriter:
                    model_says_safety: bool) -> Hint:
         """A reflection with the chosen move's suggestion and follow-ups; the safety rule and reminders as for any
         hint (a safety hint keeps none of these words)."""
-        reminder = REMINDERS[self.hints_written % len(REMINDERS)] if self.hints_written < self._reminder_hints else None
+        reminder = reminder_for(self.hints_written, self._reminder_hints)
         level = safety.alert_level(partner_text, model_says_safety, verdict)
         if level is not None:
             return alert_hint(level, verdict, partner_text, reminder)
