@@ -96,7 +96,11 @@ def _listening_tcp(pid: int) -> list[str]:
 
 def test_by_default_livekit_listens_on_tcp_only_on_loopback(tmp_path):
     """TCP 7881 listened on every interface; media over TCP is now off unless asked for."""
+    import shutil
+
     needs_livekit()
+    if shutil.which("ss") is None:
+        pytest.skip("ss (Debian's iproute2) is needed to list livekit-server's sockets: apt-get install iproute2")
     settings = Settings(state_dir=tmp_path, lan_ip="127.0.0.1", http_port=free_port(), livekit_port=free_port(),
                         livekit_udp_port=free_port(socket.SOCK_DGRAM))
     lk.ensure_keys(settings.state_dir)
