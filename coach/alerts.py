@@ -66,13 +66,16 @@ class AlertWords:
     follow_ups: tuple[str, str]
 
 
-def alert_words(level: Level, category: str | None) -> AlertWords:
-    """The reviewed words of a safety hint of this grade, led by what the check heard."""
+def alert_words(level: Level, category: str | None, by_meaning: bool = False) -> AlertWords:
+    """The reviewed words of a safety hint of this grade, led by what the check heard. `by_meaning`: the check-in came
+    from the meaning of a clause alone, the weakest sign (and the one that misfires on ordinary talk, e.g. on a
+    misheard word): only the gentle questions then, the direct one waits for the partner's answer."""
     if level == URGENT:
         return AlertWords(URGENT_SUMMARY, f"{CATEGORY_LABELS.get(category or '', ANY_DANGER)} {URGENT_SUGGESTION}",
                           URGENT_FOLLOW_UPS)
     assert level == CHECK_IN, level
-    return AlertWords(CHECK_IN_SUMMARY, CHECK_IN_SUGGESTION, _CHECK_IN_FOLLOW_UPS.get(category or "", _ANY_CHECK_IN))
+    questions = _ANY_CHECK_IN if by_meaning else _CHECK_IN_FOLLOW_UPS.get(category or "", _ANY_CHECK_IN)
+    return AlertWords(CHECK_IN_SUMMARY, CHECK_IN_SUGGESTION, questions)
 
 
 ALERT_MAX = max(len(ANY_DANGER), *map(len, CATEGORY_LABELS.values())) + 1 + max(len(URGENT_SUGGESTION),

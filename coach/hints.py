@@ -327,7 +327,8 @@ def alert_hint(level: safety.Level, verdict: safety.SafetyVerdict | None, partne
     """A safety hint of this grade in reviewed words, with the partner's words that raised it."""
     category = verdict.category if verdict is not None and verdict.risk else None
     heard = verdict.heard if verdict is not None and verdict.risk and verdict.heard else safety.heard_phrase(partner_text)
-    words = alerts.alert_words(level, category)
+    by_meaning = verdict is not None and verdict.risk and verdict.source in ("meaning", "alternative meaning")
+    words = alerts.alert_words(level, category, by_meaning)
     return Hint(summary=words.summary, suggestion=words.suggestion, follow_ups=list(words.follow_ups), reminder=reminder,
                 priority="safety", alert=level, heard=heard or None)
 

@@ -7,6 +7,9 @@
       safety check, the hint writer: the installed models) and takes its first non-safety hint. Writes
       OUT_DIR/sheet.md (for the judge: the client's words, reflections A and B, the suggestion, the two follow-ups),
       OUT_DIR/key.json (which reflection is the coach's, by item; keep it from the judge) and OUT_DIR/coach.json.
+  .venv/bin/python scripts/judge_sheet.py session TRANSCRIPT OUT_DIR [--max-turns 40]
+      One annomi-dev transcript's client turns in order, voiced into one recording and replayed through one coach:
+      OUT_DIR/session.md, each turn and the hint that followed it (for a judge reading the session as a whole).
   .venv/bin/python scripts/judge_sheet.py score OUT_DIR JUDGE.json --out docs/judging/NAME.json
       JUDGE.json: {"<item>": {"ref_A": 1-5, "ref_B": 1-5, "sugg": 1-5, "fu": 1-5, "harmful": "no"|"...", "use": "yes"|"no"}}.
       Prints the figures and writes them with the scores by turn id: ids and numbers only, never the dataset's text.
@@ -99,6 +102,46 @@ def build(args) -> None:
     print(f"sheet: {out / 'sheet.md'} (give the judge this file only); key: {out / 'key.json'}", file=sys.stderr)
 
 
+def session(args) -> None:
+    """One transcript's client turns in order, voiced into one recording with pauses, replayed through one coach
+    (memory, moves and the parts map carry over): a sheet of each turn and the hint that followed it."""
+    import numpy as np
+
+    from coach.audio import SAMPLE_RATE, load_wav
+    from coach.bench import voice
+    from coach.config import Settings
+    from coach.events import HintReady, SafetyAlert, Transcript
+    from coach.realtalk import ANNOMI, real_talk, sessions
+    from coach.replay import fresh_cache, padded, replay_fast
+    from coach.runtime import Models
+
+    turns = sessions(real_talk().get(ANNOMI, [])).get(f"annomi:{args.transcript}")
+    if not turns:
+        raise SystemExit(f"error: no annomi-dev transcript {args.transcript}: check the id and COACH_SHARED_DATA")
+    turns = [t for t in turns if t.words >= 3][: args.max_turns]
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    models = Models.load(settings)
+    fresh_cache(models)
+    with tempfile.TemporaryDirectory(prefix="coach-judge-") as tmp:
+        clips = voice([(f"t{i:03d}", t.text) for i, t in enumerate(turns)], Path(tmp))
+        gap = np.zeros(int(2.5 * SAMPLE_RATE), np.float32)
+        audio = np.concatenate([x for c in clips for x in (load_wav(c.path).samples, gap)])
+    lines, said = [f"# Session (transcript {args.transcript}, {len(turns)} client turns)", ""], 0
+    for ev in replay_fast(models, settings, padded(audio)):
+        if isinstance(ev, Transcript):
+            said += 1
+            lines += [f"## Turn {said}", "", f"Client: {turns[min(said, len(turns)) - 1].text}", ""]
+        elif isinstance(ev, (HintReady, SafetyAlert)):
+            h = ev.hint
+            kind = "Safety card" if isinstance(ev, SafetyAlert) else ("Safety hint" if h.priority == "safety" else "Hint")
+            lines += [f"{kind}:", f"- Reflection: {h.summary}", f"- Suggestion: {h.suggestion}",
+                      f"- Questions: 1. {h.follow_ups[0]}  2. {h.follow_ups[1]}", ""]
+    (out / "session.md").write_text("\n".join(lines))
+    print(f"session sheet: {out / 'session.md'} (third-party text: keep it outside the repository)", file=sys.stderr)
+
+
 def _num(v) -> float | None:
     try:
         return float(v)
@@ -157,8 +200,12 @@ def main() -> None:
     s.add_argument("judge")
     s.add_argument("--out")
     s.add_argument("--label", default="", help="what was judged, e.g. 'before: 52094b2'")
+    w = sub.add_parser("session", help="a whole transcript's client turns in order, and the hints that followed")
+    w.add_argument("transcript", help="annomi-dev transcript id")
+    w.add_argument("out_dir")
+    w.add_argument("--max-turns", type=int, default=40)
     args = p.parse_args()
-    build(args) if args.cmd == "build" else score(args)
+    {"build": build, "score": score, "session": session}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -521,3 +521,15 @@ def test_no_move_is_shown_early_on_a_turn_with_any_sign_of_risk(chooser, text):
     shown = []
     HintWriter(FakeChat(default=summary_json()), moves=chooser).write(text, on_fields=shown.append)
     assert shown == []
+
+
+def test_a_check_in_by_meaning_alone_asks_only_the_gentle_questions():
+    from coach.hints import alert_hint
+
+    by_meaning = safety.SafetyVerdict(True, "suicidal_ideation", "meaning", 0.12, level="check_in", heard="x")
+    sign = safety.SafetyVerdict(True, "suicidal_ideation", "warning sign", 1.0, level="check_in", heard="x")
+    gentle = alert_hint("check_in", by_meaning, "x").follow_ups
+    direct = alert_hint("check_in", sign, "x").follow_ups
+    assert not any("not wanting to be here" in q for q in gentle)
+    assert any("not wanting to be here" in q for q in direct)
+    assert not any("safe right now" in q for q in gentle + direct)
