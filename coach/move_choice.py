@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -271,11 +271,15 @@ _PARTS_TALK = re.compile(r"\{part\}|\bparts?\b|\bprotector|\bexile", re.I)
 
 
 def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, float] | None = None,
-              library: Sequence[Move] = MOVES, part_in_view: bool = True) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+              library: Sequence[Move] = MOVES, part_in_view: bool = True,
+              fit: Callable[[str], float] | None = None) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
     """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
     its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
     theirs; only a session longer than the whole library repeats itself. Without a part in view, only "find" speaks
-    of a part (is there a part of you that feels this?): the other moves' words about a part are left out."""
+    of a part (is there a part of you that feels this?): the other moves' words about a part are left out.
+    `fit(template)`: how well a follow-up fits this turn (its meaning's closeness): a move's unused questions are
+    taken best-fitting first, not in the library's order (a blind judge heard the same questions in the same order in
+    every session)."""
     to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
     to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
 
@@ -294,8 +298,10 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
         return not any(wording.near_equal(text, q) for q in state.asked)
 
     for source in order:
-        picked += [t for t in _unused(source.follow_ups, state.follow_ups)
-                   if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
+        unused = _unused(source.follow_ups, state.follow_ups)
+        if fit is not None:
+            unused = sorted(unused, key=lambda t: -fit(t))  # stable: ties keep the library's order
+        picked += [t for t in unused if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
         if len(picked) == 2:
             break
     for t in move.follow_ups:  # a whole library used up: repeat the oldest
@@ -314,6 +320,10 @@ class MoveChooser:
         texts = [t for m in self.library for t in m.exemplars]
         self._owner = np.array([i for i, m in enumerate(self.library) for _ in m.exemplars])
         self._exemplars = embedder.embed(texts)
+        questions = list(dict.fromkeys(q for m in self.library for q in m.follow_ups))
+        vectors = np.asarray(embedder.embed([q.replace("{part}", DEFAULT_PART_PARTNER) for q in questions]),
+                             dtype=np.float32)
+        self._questions = dict(zip(questions, vectors))
 
     def similarity(self, vector: np.ndarray) -> dict[str, float]:
         sims = self._exemplars @ np.asarray(vector, dtype=np.float32)
@@ -335,7 +345,14 @@ class MoveChooser:
         key, scores = choose_move(self.similarity(vector), cues, state, stays, self.config, self.library, in_view)
         part = named or (state.part if stays else None) or feeling_part(turn)
         move = BY_KEY[key] if key in BY_KEY else next(m for m in self.library if m.key == key)
-        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view)
+        turn_vector = np.asarray(vector, dtype=np.float32)
+        known = self._questions
+
+        def fit(template: str) -> float:
+            v = known.get(template)
+            return float(v @ turn_vector) if v is not None else 0.0
+
+        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view, fit)
         return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)
 
 
