@@ -433,7 +433,8 @@ class HintWriter:
         on_fields: Callable[[dict], None] | None = None,
     ) -> HintResult:
         """`on_fields` gets the move's suggestion and follow-ups (with a move chooser) before the LLM starts: they
-        need no LLM, so the facilitator reads the move while the summary is still being written. Never for a turn
+        need no LLM, so the facilitator reads the move while the summary is still being written; with them the
+        reflection when one is built from the partner's words, and then the LLM is not called at all. Never for a turn
         with any sign of risk: there the safety words come instead, and a normal move shown first would mislead."""
         plan, built = None, None
         if self.moves is not None:
