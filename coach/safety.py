@@ -25,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -445,10 +445,11 @@ def quote(clause: str, turn: str = "") -> str:
     return ("\u2026" if cut_before else "") + " ".join(out) + ("\u2026" if cut_after else "")
 
 
-def heard_phrase(text: str) -> str:
-    """The clause of the turn that holds its clear statement (the whole turn when no clause holds it alone)."""
+def heard_phrase(text: str, *signs: Callable[[str], bool]) -> str:
+    """The clause of the turn that holds its sign (by default a clear statement, else a softer phrase), quoted; the
+    whole turn when no clause holds it alone."""
     clauses = segments(text)[:-1]
-    held = next((p for p in clauses if clear_risk(p)), None) or next((p for p in clauses if possible_risk(p)), text)
+    held = next((p for sign in signs or (clear_risk, possible_risk) for p in clauses if sign(p)), text)
     return quote(held, text)
 
 
@@ -562,7 +563,7 @@ def _embed_by_length(embedder: SentenceEmbedder, parts: list[str]) -> np.ndarray
     """A turn's clauses in one batch, and the longer ones (the whole turn) apart: one batch pads every clause to the
     longest, and a long turn's 11 windows padded to its 48-word whole took 200 ms instead of 60 + 20 ms."""
     short = [i for i, p in enumerate(parts) if len(p.split()) <= WINDOW_WORDS + 4]
-    long = [i for i in range(len(parts)) if i not in set(short)]
+    long = [i for i, p in enumerate(parts) if len(p.split()) > WINDOW_WORDS + 4]
     if not short or not long:
         return np.asarray(embedder.embed(parts), dtype=np.float32)
     out = np.asarray(embedder.embed([parts[i] for i in short]), dtype=np.float32)
@@ -626,9 +627,8 @@ class SafetyCheck:
             return SafetyVerdict(True, self._category(heard_as), "alternative", 1.0, time.perf_counter() - t0, CHECK_IN,
                                  heard_phrase(heard_as))
         if warning_sign(text):
-            held = next((p for p in segments(text)[:-1] if warning_sign(p)), text)
             return SafetyVerdict(True, self._category(text), "warning sign", 1.0, time.perf_counter() - t0, CHECK_IN,
-                                 quote(held, text))
+                                 heard_phrase(text, warning_sign))
         if self._embedder is None:
             return SafetyVerdict(False, seconds=time.perf_counter() - t0)
         best = _meaning_parts(text)

@@ -366,10 +366,9 @@ def _feelings(turn: str) -> list[str]:
     return [f for f in FEELINGS if f in said]
 
 
-def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
-    """A reflection built from what the partner said, pronouns turned to "you": a part they named ("It sounds like a
-    part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else a plain
-    reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
+def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
+    """The reflection of the pain in a self-attack, else the best of the partner's own clauses said back; None when
+    neither fits."""
     if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):  # a part's attack: reflected as the part's
         for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
             if not any(wording.near_equal(text, e) for e in earlier):
@@ -381,8 +380,16 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
             felt = bool(set(wording.words(fitted)) & set(FEELINGS))
             # then the fuller clause, then the later one: what a partner says last is usually what they came to say
             usable.append((rank, not felt, -len(wording.content_words(fitted)), -order, fitted))
-    if usable:
-        return min(usable)[-1]
+    return min(usable)[-1] if usable else None
+
+
+def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
+    """A reflection built from what the partner said, pronouns turned to "you": a part they named ("It sounds like a
+    part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else a plain
+    reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
+    built = _from_words(turn, earlier)
+    if built is not None:
+        return built
     feelings = [f for f in _feelings(turn) if not wording.unsafe_to_say_back(f)]
     if feelings:
         named = " and ".join(feelings[:2])
@@ -400,13 +407,7 @@ def rule_summary(turn: str, earlier: Sequence[str] = ()) -> str | None:
     """The reflection built from the partner's own clause (or of the pain in a self-attack) when the turn offers one:
     right by construction (their words, their order, pronouns turned), so it is preferred to any model's sentence.
     None when only a reflection of named feelings or a generic one could be made."""
-    if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):
-        return template_summary(turn, earlier)
-    for rank, text in sorted(_candidates(turn), key=lambda c: c[0]):
-        fitted = _fit(text)
-        if fitted and not [p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"]:
-            return template_summary(turn, earlier)
-    return None
+    return _from_words(turn, earlier)
 
 
 def grounded_summary(summary: str | None, turn: str, earlier: Sequence[str] = (),
