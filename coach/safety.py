@@ -687,11 +687,11 @@ class SafetyCheck:
 def alert_level(text: str, model_says_safety: bool, verdict: SafetyVerdict | None = None) -> Level | None:
     """The final word on a hint: urgent for a clear statement, the check's own grade for its verdict, a check-in when
     the LLM flags a turn that holds a softer phrase; None when the turn shows no sign of risk."""
-    if clear_risk(text):
+    if clear_risk(text) and not asked_only(text):
         return URGENT
     if verdict is not None and verdict.risk:
         return verdict.level or CHECK_IN
-    return CHECK_IN if model_says_safety and possible_risk(text) else None
+    return CHECK_IN if clear_risk(text) or (model_says_safety and possible_risk(text)) else None
 
 
 def is_safety(text: str, model_says_safety: bool, verdict: SafetyVerdict | None = None) -> bool:

@@ -533,3 +533,8 @@ def test_a_check_in_by_meaning_alone_asks_only_the_gentle_questions():
     assert not any("not wanting to be here" in q for q in gentle)
     assert any("not wanting to be here" in q for q in direct)
     assert not any("safe right now" in q for q in gentle + direct)
+
+
+def test_a_phrase_only_asked_about_makes_a_check_in_hint_as_its_card_is():
+    hint = finalize(draft(priority="normal"), "What, like suicidal?", 0)
+    assert hint.priority == "safety" and hint.alert == "check_in"
