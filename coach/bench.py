@@ -172,6 +172,7 @@ class ClipResult:
     safety_hints: int
     rtf: float
     ms: dict[str, float] = field(default_factory=dict)  # latencies of the first hint, milliseconds
+    cpu: float | None = None  # CPU seconds (every thread) per second of the clip: the share of one core a session takes
 
 
 MODES = (PipelineMode.TURN, PipelineMode.STREAMING)
@@ -181,7 +182,7 @@ METRICS = {
     "first_text_ms": "end of speech -> first hint text shown",
     "summary_ms": "end of speech -> whole summary shown",
     "complete_ms": "end of speech -> complete hint (speech-to-hint latency)",
-    "stt_ms": "speech-to-text model time of the final pass",
+    "stt_ms": "speech-to-text model time of the final pass (with commit: the uncommitted tail's)",
     "llm_first_token_ms": "hint started -> first LLM token",
     "llm_total_ms": "hint started -> hint complete",
 }
@@ -194,9 +195,9 @@ _LATENCY_KEYS = {
 
 def run_clip(models: Models, settings: Settings, clip: Clip, mode: PipelineMode, audio: np.ndarray) -> ClipResult:
     fresh_cache(models)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     events = list(replay_fast(models, settings.model_copy(update={"mode": mode}), padded(audio)))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     ready = [e for e in events if isinstance(e, HintReady)]
     failed = [e for e in events if isinstance(e, HintFailed)]
     ms = {k: ready[0].latencies[v] * 1000 for k, v in _LATENCY_KEYS.items()} if ready else {}
@@ -213,6 +214,7 @@ def run_clip(models: Models, settings: Settings, clip: Clip, mode: PipelineMode,
         safety_hints=sum(e.hint.priority == "safety" for e in ready),
         rtf=wall / ((len(audio) / SAMPLE_RATE) + LEAD_SILENCE_S + TAIL_SILENCE_S),
         ms={k: round(v, 1) for k, v in ms.items()},
+        cpu=round(cpu / (len(audio) / SAMPLE_RATE), 3),
     )
 
 
@@ -222,6 +224,7 @@ class ModeSummary:
 
     latency: dict[str, Spread]
     rtf: Spread
+    cpu: Spread  # CPU seconds per second of speech
     wer: float | None
     hints: int
     hints_failed: int
@@ -229,7 +232,8 @@ class ModeSummary:
     safety_hints: int
 
     def to_json(self) -> dict:
-        return {**{m: asdict(s) for m, s in self.latency.items()}, "rtf": asdict(self.rtf), "wer": self.wer, "hints": self.hints,
+        return {**{m: asdict(s) for m, s in self.latency.items()}, "rtf": asdict(self.rtf), "cpu_per_speech_s": asdict(self.cpu),
+                "wer": self.wer, "hints": self.hints,
                 "hints_failed": self.hints_failed, "hints_truncated": self.hints_truncated,
                 "safety_hints": self.safety_hints}
 
@@ -238,6 +242,7 @@ def summarize(results: list[ClipResult]) -> ModeSummary:
     return ModeSummary(
         latency={m: Spread.of(r.ms.get(m) for r in results) for m in METRICS},
         rtf=Spread.of(r.rtf for r in results),
+        cpu=Spread.of(r.cpu for r in results),
         wer=wer([r.reference for r in results], [r.hypothesis for r in results]),
         hints=sum(r.hints for r in results),
         hints_failed=sum(r.hints_failed for r in results),
@@ -266,7 +271,8 @@ class BenchReport:
     ratios: dict[str, float | None]  # streaming / turn medians, per metric
     wer: dict[str, float | None]  # per mode, and plain_whisper
     peak_rss_mb: float
-    wer_streaming_minus_turn: dict | None = None  # wer_difference()
+    wer_streaming_minus_turn: dict | None = None  # wer_difference() of streaming against the baseline
+    baseline: str = "turn"  # the mode streaming is compared with: turn, or the first other mode run
     speedup_first_text: float | None = None  # turn / streaming medians
     speedup_complete: float | None = None
     scaling: Scaling | None = None
@@ -277,7 +283,8 @@ class BenchReport:
             "corpus": self.corpus, "models": self.models, "clips": [asdict(c) for c in self.clips],
             "modes": {m: s.to_json() for m, s in self.modes.items()}, "ratios": self.ratios,
             "wer": {**self.wer, **({"streaming_minus_turn": self.wer_streaming_minus_turn} if self.speedup_keys else {})},
-            "peak_rss_mb": self.peak_rss_mb, "metrics": METRICS,
+            "peak_rss_mb": self.peak_rss_mb, "metrics": METRICS, "baseline": self.baseline,
+            "turn_s": asdict(self.turn_lengths),
         }
         if self.scaling is not None:
             out["scaling"] = asdict(self.scaling)
@@ -288,9 +295,14 @@ class BenchReport:
         return out
 
     @property
+    def turn_lengths(self) -> "Spread":
+        """The clips' lengths in seconds (each clip once, whatever the number of modes)."""
+        return Spread.of({c.id: c.duration_s for c in self.clips}.values())
+
+    @property
     def speedup_keys(self) -> bool:
         """Both the baseline and streaming ran: the comparisons between them are in the report."""
-        return "turn" in self.modes and "streaming" in self.modes
+        return self.baseline in self.modes and "streaming" in self.modes and self.baseline != "streaming"
 
 
 def run_bench(
@@ -333,34 +345,38 @@ def run_bench(
             progress(f"lag: {lag_minutes:g} minutes of continuous speech in real time ...")
             lag = lag_run(models, settings, audios, lag_minutes, progress)
     by_mode = {m.name: summarize([r for r in results if r.mode == m.name]) for m in modes}
+    baseline = "turn" if "turn" in by_mode else next((m for m in by_mode if m != "streaming"), "turn")
     refs = [c.reference for c in clips]
     report = BenchReport(
         corpus=str(corpus) if corpus else "builtin",
         models=models.names,
         clips=results,
         modes=by_mode,
-        ratios=ratios(by_mode),
+        ratios=ratios(by_mode, baseline),
         wer={**{m: s.wer for m, s in by_mode.items()}, "plain_whisper": wer(refs, plain_texts) if plain else None},
         peak_rss_mb=round(peak_rss_mb(), 1),
         scaling=scaled,
         lag=lag,
+        baseline=baseline,
     )
     if not report.speedup_keys:
         return report
-    heard = {m: [r.hypothesis for r in results if r.mode == m] for m in ("streaming", "turn")}  # in clip order
+    heard = {m: [r.hypothesis for r in results if r.mode == m] for m in ("streaming", baseline)}  # in clip order
     speedup = {}
     for key, metric in (("speedup_first_text", "first_text_ms"), ("speedup_complete", "complete_ms")):
-        a, b = by_mode["turn"].latency[metric].p50, by_mode["streaming"].latency[metric].p50
+        a, b = by_mode[baseline].latency[metric].p50, by_mode["streaming"].latency[metric].p50
         speedup[key] = round(a / b, 2) if a and b else None
-    return replace(report, wer_streaming_minus_turn=wer_difference(refs, heard["streaming"], heard["turn"]), **speedup)
+    return replace(report, wer_streaming_minus_turn=wer_difference(refs, heard["streaming"], heard[baseline]), **speedup)
 
 
 def format_report(report: BenchReport) -> str:
-    lines = [f"corpus: {report.corpus}   models: {report.models['stt']}, {report.models['llm']}", ""]
+    turn = report.turn_lengths
+    lines = [f"corpus: {report.corpus}   models: {report.models['stt']}, {report.models['llm']}   clips "
+             f"{len({c.id for c in report.clips})}, {turn.p50} s median (p95 {turn.p95} s)", ""]
     modes = list(report.modes)
     head = f"{'metric (ms)':20}" + "".join(f" {m + ' p50':>15} {m + ' p95':>15}" for m in modes)
     if report.ratios:
-        head += f" {'streaming/turn':>15}"
+        head += f" {'streaming/' + report.baseline:>15}"
     lines.append(head)
     for m, meaning in METRICS.items():
         row = f"{m:20}"
@@ -376,15 +392,16 @@ def format_report(report: BenchReport) -> str:
         s = report.modes[mode]
         w = f"{100 * s.wer:.1f}%" if s.wer is not None else "-"
         lines.append(f"{mode:10} hints {s.hints} ({s.safety_hints} safety), failed {s.hints_failed} "
-                     f"(truncated {s.hints_truncated}), WER {w}, real-time factor {s.rtf.p50}")
+                     f"(truncated {s.hints_truncated}), WER {w}, real-time factor {s.rtf.p50}, "
+                     f"CPU {s.cpu.p50} core-seconds per second of speech")
     if d := report.wer_streaming_minus_turn:
-        lines.append(f"WER streaming - turn: {_signed(d['points'])} points (95% interval {_signed(d['ci95'][0])} to "
+        lines.append(f"WER streaming - {report.baseline}: {_signed(d['points'])} points (95% interval {_signed(d['ci95'][0])} to "
                      f"{_signed(d['ci95'][1])}, paired bootstrap over clips; streaming better on {d['clips_better']} "
                      f"clips, worse on {d['clips_worse']}, of {d['clips']})")
     if report.wer.get("plain_whisper") is not None:
         lines.append(f"plain faster-whisper on whole clips: WER {100 * report.wer['plain_whisper']:.1f}%")
     if report.speedup_first_text:
-        lines.append(f"speed-up, turn / streaming medians: first text x{report.speedup_first_text}, "
+        lines.append(f"speed-up, {report.baseline} / streaming medians: first text x{report.speedup_first_text}, "
                      f"complete hint x{report.speedup_complete}")
     lines.append(f"peak memory {report.peak_rss_mb:.0f} MB")
     if g := report.lag:

@@ -186,10 +186,14 @@ def replay(settings: Settings, wav: Path, realtime: bool, as_json: bool, events:
               help="Instead: start a real coach serve, speak the clips into a session as the partner, and measure "
                    "latency at the facilitator, beside a real-time replay of the same clips (needs livekit-server).")
 @click.option("--browser", is_flag=True, help="With --live: the facilitator is the real page in Chromium.")
+@click.option("--endpoint", is_flag=True,
+              help="Instead: how long the end of a turn takes to be seen, and how many turns a shorter wait would split "
+                   "in the middle (each clip of the corpus is one whole turn; voice activity only, fast).")
 @click.pass_obj
 def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart: Path | None, modes: str,
           limit: int | None, no_plain: bool, lag_minutes: float, scaling: bool, safety: bool,
-          safety_sets: tuple[Path, ...], no_real_talk: bool, real_talk_sample: int, whisper: bool, quality: bool, text_only: bool, no_real_quality: bool, live: bool, browser: bool) -> None:
+          safety_sets: tuple[Path, ...], no_real_talk: bool, real_talk_sample: int, whisper: bool, quality: bool, text_only: bool, no_real_quality: bool, live: bool, browser: bool,
+          endpoint: bool) -> None:
     """Replay a corpus and report speech-to-hint latency (median, p95) per mode, their ratios, and word error rate."""
     from coach.bench import format_report, run_bench
 
@@ -202,6 +206,9 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
         return
     if browser and not live:
         raise click.ClickException("--browser goes with --live")
+    if endpoint:
+        _bench_endpoint(settings, corpus, limit, json_out)
+        return
     if live:
         from coach.bench_live import format_live_report, run_live_bench, write_live_chart
 
@@ -229,6 +236,22 @@ def bench(settings: Settings, corpus: Path | None, json_out: Path | None, chart:
     from coach.bench_chart import write_chart
 
     _save(report, json_out, chart, write_chart)
+
+
+def _bench_endpoint(settings: Settings, corpus: Path | None, limit: int | None, json_out: Path | None) -> None:
+    import tempfile
+
+    from coach import modelstore
+    from coach.bench import read_corpus, voice_builtin
+    from coach.bench_endpoint import format_endpoint_report, run_endpoint_bench
+    from coach.vad import EndpointConfig, SileroVad
+
+    vad = SileroVad(modelstore.model_file(settings.models_dir, "vad", None, ".onnx"))
+    with tempfile.TemporaryDirectory(prefix="coach-endpoint-") as tmp:
+        clips = read_corpus(corpus) if corpus else voice_builtin(Path(tmp))
+        report = run_endpoint_bench(clips[:limit] if limit else clips, vad, EndpointConfig.from_settings(settings))
+    click.echo(format_endpoint_report(report, str(corpus or "builtin")))
+    _save(report, json_out)
 
 
 def _save(report: dict, json_out: Path | None, chart: Path | None = None, draw=None) -> None:

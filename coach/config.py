@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
 # The parts of the streaming pipeline that `streaming-no-<part>` turns off, one at a time, to measure what each buys.
-STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields")
+STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields", "commit")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class PipelineMode:
     tight_stt: bool = True  # encode only the turn's audio, not a 30 s window
     speculative: bool = True  # prepare the transcript (and the hint) in the first short silence
     stream_fields: bool = True  # show the summary word by word, then each field as it completes
+    commit: bool = True  # transcribe while the partner speaks; at the end of a turn decode only its uncommitted tail
 
     STREAMING: ClassVar["PipelineMode"]
     TURN: ClassVar["PipelineMode"]
@@ -34,7 +35,7 @@ class PipelineMode:
         if name == "streaming":
             return cls()
         if name == "turn":
-            return cls(False, False, False)
+            return cls(False, False, False, False)
         part = name.removeprefix("streaming-no-")
         if name.startswith("streaming-no-") and part in STREAMING_PARTS:
             return cls(**{part.replace("-", "_"): False})
@@ -60,7 +61,7 @@ class PipelineMode:
 
 
 PipelineMode.STREAMING = PipelineMode()
-PipelineMode.TURN = PipelineMode(False, False, False)
+PipelineMode.TURN = PipelineMode(False, False, False, False)
 # Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
 # with `coach bench --safety --safety-set tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
 # recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
@@ -115,6 +116,11 @@ class Settings(BaseSettings):
     # 0.10, not 0.15: speech-dev (43 real clips, `coach bench --corpus`) first text p50 815 -> 749 ms, p95 1131 -> 1002
     # ms, word error rate unchanged (6.2%); the passes wasted on pauses that were not the end rose from 58 to 67 over
     # 58 turns (the built-in session and speech-dev replayed as one stream).
+    commit_every_s: float = Field(1.0, gt=0, description="While the partner speaks, read the turn's uncommitted audio "
+                                  "again after this much more of it (mode part commit; only when speech to text is free).")
+    commit_left_context_s: float = Field(3.0, ge=0, description="Audio kept before the first uncommitted word when "
+                                         "the committed audio is cut from later passes (more: fewer misheard words, "
+                                         "a longer tail to decode at the end of the turn).")
     spec_silence_s: float = Field(0.10, description="Silence after which the end of the turn is prepared speculatively.")
 
     # Hints

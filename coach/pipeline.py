@@ -29,6 +29,8 @@ log = logging.getLogger("coach.pipeline")
 
 LAG_WARN_S = 1.0
 LAG_WARN_EVERY_S = 10.0
+# Passes while the partner speaks are extra work: a session this far behind real time does without them.
+COMMIT_BEHIND_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,12 @@ class Pipeline:
                 elif isinstance(ev, SpeechEnded):
                     events += self._route(self.transcription.ended(ev, self._t))
             if was_ending and ep.state is State.SPEAKING:
-                events += self._route(self.transcription.resumed(self._t))
+                events += self._route(self.transcription.resumed(self._t, pause=(ep.silence_start, t_window)))
             t_window += CHUNK_SAMPLES / SAMPLE_RATE
         self._t = chunk.t_end
+        if ep.state is State.SPEAKING and not self.paused:
+            behind = self._clock is not None and self._clock() - chunk.t_end > COMMIT_BEHIND_S
+            self.transcription.listening(self._t, behind)
         if ep.state is State.ENDING and not self.paused:
             self.transcription.paused(ep.turn_start, ep.silence_start, self._t)
         events += self.poll(self.now)

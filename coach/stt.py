@@ -25,6 +25,21 @@ class SegmentInfo:
 
 
 @dataclass(frozen=True)
+class TimedWord:
+    text: str  # as Whisper wrote it, punctuation included, no leading space
+    start: float  # seconds (from the start of the audio read, or on the audio clock once placed there)
+    end: float
+
+    @property
+    def key(self) -> str:
+        """The word as compared between passes: case and punctuation aside."""
+        return normalize_words(self.text)
+
+    def shifted(self, t0: float) -> "TimedWord":
+        return TimedWord(self.text, self.start + t0, self.end + t0)
+
+
+@dataclass(frozen=True)
 class SttResult:
     text: str  # what survived the guards ("" when nothing did)
     dropped: str | None  # why everything was dropped, if it was
@@ -200,14 +215,10 @@ class WhisperTranscriber:
             SegmentInfo(s.text, s.no_speech_prob, s.avg_logprob, s.compression_ratio) for s in segments
         ]
 
-    def _transcribe_tight(self, audio: np.ndarray, prompt: str | None) -> tuple[SegmentInfo, bool]:
-        """One decoder pass over an encoder window just long enough for the audio. faster-whisper always pads its
-        window to 30 s, so this calls its CTranslate2 model directly, the way faster-whisper itself does. Also says
-        whether the pass stopped at its token limit rather than at the end of the words."""
+    def _encode_tight(self, audio: np.ndarray):
+        """The encoder's reading of an audio window just long enough for `audio` (and a few seconds of silence)."""
         import ctranslate2
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
-        tok = self._tokenizer
         window_s = min(30.0, max(TIGHT_MIN_S, len(audio) / SAMPLE_RATE + TIGHT_PAD_S))
         frames = int(window_s * 100)
         # Pad the audio (not the features) so the encoder sees real silence after the speech, as in training.
@@ -216,10 +227,50 @@ class WhisperTranscriber:
         features = self._model.feature_extractor(padded)[:, :frames]
         window = np.zeros((features.shape[0], frames), dtype=np.float32)
         window[:, : features.shape[1]] = features
-        previous = tok.encode(" " + prompt.strip()) if prompt else []
-        request = self._model.get_prompt(tok, previous, without_timestamps=True)
+        return self._model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
+
+    def _request(self, prompt: str | None) -> list[int]:
+        previous = self._tokenizer.encode(" " + prompt.strip()) if prompt else []
+        return self._model.get_prompt(self._tokenizer, previous, without_timestamps=True)
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> tuple[list[TimedWord], SegmentInfo] | None:
+        """A quick greedy pass with each word's time (seconds from the start of `audio`): what the transcription
+        stage reads while the partner is still speaking. None when the pass cannot be agreed on: audio longer than one
+        window, or a pass that looped or ran out of tokens."""
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        audio_s = len(audio) / SAMPLE_RATE
+        if audio_s > TIGHT_MAX_S - TIGHT_PAD_S:
+            return None
+        tok = self._tokenizer
+        encoded = self._encode_tight(audio)
+        request = self._request(prompt)
+        new_tokens = max_new_tokens(audio_s)
+        result = self._model.model.generate(
+            encoded, [request], beam_size=1, max_length=min(448, len(request) + new_tokens), return_scores=True,
+            return_no_speech_prob=True, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tok, [-1]),
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
+        text = tok.decode(tokens)
+        ratio = get_compression_ratio(text.strip())
+        if len(result.sequences_ids[0]) >= new_tokens - 1 or ratio > self._max_compression:
+            return None
+        seg = SegmentInfo(text, result.no_speech_prob, result.scores[0] * len(tokens) / (len(tokens) + 1), ratio)
+        if not tokens:
+            return [], seg
+        aligned = self._model.find_alignment(tok, [tokens], encoded, len(audio) // 160)[0]
+        return _join_word_pieces(aligned), seg
+
+    def _transcribe_tight(self, audio: np.ndarray, prompt: str | None) -> tuple[SegmentInfo, bool]:
+        """One decoder pass over an encoder window just long enough for the audio. faster-whisper always pads its
+        window to 30 s, so this calls its CTranslate2 model directly, the way faster-whisper itself does. Also says
+        whether the pass stopped at its token limit rather than at the end of the words."""
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        tok = self._tokenizer
+        encoded = self._encode_tight(audio)
+        request = self._request(prompt)
         new_tokens = max_new_tokens(len(audio) / SAMPLE_RATE)
-        encoded = self._model.model.encode(ctranslate2.StorageView.from_array(window[None]), to_cpu=False)
         result = self._model.model.generate(
             encoded,
             [request],
@@ -238,6 +289,22 @@ class WhisperTranscriber:
         capped = len(result.sequences_ids[0]) >= new_tokens - 1  # (the end-of-text token is not in the sequence)
         return SegmentInfo(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text.strip()),
                            tuple(o for o in others if o and o != text.strip())), capped
+
+
+def _join_word_pieces(aligned: list[dict]) -> list[TimedWord]:
+    """Whisper's aligned pieces as words: a piece without a leading space (a comma, "-time" of "full-time", the
+    "'s" of a name) belongs to the word before it."""
+    words: list[TimedWord] = []
+    for piece in aligned:
+        text = piece["word"]
+        if not text.strip():
+            continue
+        if words and not text.startswith(" "):
+            last = words[-1]
+            words[-1] = TimedWord(last.text + text.strip(), last.start, max(last.end, float(piece["end"])))
+        else:
+            words.append(TimedWord(text.strip(), float(piece["start"]), float(piece["end"])))
+    return words
 
 
 def echoes_prompt(text: str, prompt: str) -> bool:

@@ -7,6 +7,14 @@ were over; its words go out at once as a TentativeTranscript (a hint can be prep
 right there they are its Transcript, with no second pass. When the partner goes on instead, a TentativeRetracted
 calls them off. The safety check runs on the same job as each pass: TurnRisk for every risky verdict, and one
 SafetyAlert per turn, shown at once.
+
+Committed words (mode.commit, coach/agreement.py): while the partner speaks, whenever the STT worker is free and the
+session keeps up, a quick pass reads the turn's uncommitted audio again, about once a second; words two passes agree on
+are committed, and later passes start at a pause a few seconds before the first uncommitted word. The speculative and
+final passes then decode only that tail, with the committed words before it at the end of Whisper's prompt, and join
+the two. Each time the committed
+text gains a whole sentence, the safety check reads the committed sentences: a clear statement raises its alert
+before the turn is over.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from coach.agreement import Agreement
 from coach.audio import SAMPLE_RATE
 from coach.config import PipelineMode, default
 from coach.events import (
@@ -31,12 +40,15 @@ from coach.events import (
 )
 from coach.hints import safety_hint
 from coach.safety import NO_RISK, URGENT, SafetyCheck, SafetyVerdict
-from coach.stt import GuardConfig, SttResult, Transcriber, run_stt
+from coach.stt import GuardConfig, SttResult, Transcriber, guard, run_stt
 from coach.workers import Update, Worker
 
 log = logging.getLogger("coach.transcription")
 
 CONTEXT_CHARS = 2000  # recent transcript kept, of which the last prompt_context_chars are Whisper's prompt
+# A pass while the partner speaks reads at least this much uncommitted audio: shorter, and Whisper has too little
+# context to agree with itself (and the pass costs the encoder's 10 s window all the same).
+COMMIT_MIN_AUDIO_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,12 +60,15 @@ class TranscriptionConfig:
     vocabulary: str = ""  # Whisper's prompt starts with it (Settings.stt_vocabulary; none unless set)
     log_transcripts: bool = default("log_transcripts")
     spec_silence_s: float = default("spec_silence_s")
+    commit_every_s: float = default("commit_every_s")
+    commit_left_context_s: float = default("commit_left_context_s")
 
     @classmethod
     def from_settings(cls, s) -> "TranscriptionConfig":
         return cls(guards=GuardConfig.from_settings(s), pre_roll_s=s.pre_roll_s,
                    prompt_context_chars=s.prompt_context_chars, vocabulary=s.stt_vocabulary,
-                   log_transcripts=s.log_transcripts, spec_silence_s=s.spec_silence_s)
+                   log_transcripts=s.log_transcripts, spec_silence_s=s.spec_silence_s,
+                   commit_every_s=s.commit_every_s, commit_left_context_s=s.commit_left_context_s)
 
 
 class AudioHistory:
@@ -90,6 +105,10 @@ class _OpenTurn:
     spec_t_end: float = 0.0  # where the pause the pass heard began
     spec_result: SttResult | None = None
     spec_t_ready: float = 0.0
+    agreement: Agreement | None = None  # the words committed while the partner speaks (mode.commit)
+    commit_job: int | None = None  # the pass reading the uncommitted audio, and the audio time it reads up to
+    commit_audio_end: float = 0.0
+    checked: str = ""  # the committed sentences the safety check has read
 
     @property
     def tentative(self) -> bool:
@@ -110,6 +129,8 @@ class Transcription:
         self._ended: dict[int, SpeechEnded] = {}  # turns over whose final words are still owed
         self._alerted: dict[int, str] = {}  # turn id -> the grade of the alert raised for it
         self._context = ""  # recent transcript, Whisper's prompt
+        # Passes while the partner speaks need each word's time: only a transcriber that gives them can commit.
+        self._words = getattr(transcriber, "transcribe_words", None) if mode.commit else None
 
     @property
     def busy(self) -> bool:
@@ -119,7 +140,35 @@ class Transcription:
     # ---- what the endpointer says ------------------------------------------------------------------------
 
     def started(self, ev: SpeechStarted) -> None:
-        self._open = _OpenTurn(ev.turn_id)
+        agreement = Agreement.at(ev.t - self.config.pre_roll_s, self.config.commit_left_context_s) if self._words else None
+        self._open = _OpenTurn(ev.turn_id, agreement=agreement)
+
+    def listening(self, t: float, behind: bool = False) -> None:
+        """The partner is speaking (audio up to `t`): read the uncommitted audio again when it is time, the STT worker
+        is free and the session keeps up (`behind`: it does not). Never queued: a pass not run now is skipped."""
+        o = self._open
+        if o is None or o.agreement is None or behind or self._jobs:
+            return
+        if t - o.commit_audio_end < self.config.commit_every_s or t - o.agreement.start < COMMIT_MIN_AUDIO_S:
+            return
+        start, words, guards = o.agreement.start, self._words, self.config.guards
+        audio, prompt = self.history.slice(start, t), self._prompt(o.agreement.before_cut())
+
+        def read(emit, cancelled):
+            heard = words(audio, prompt)
+            if heard is None:
+                return None
+            timed, segment = heard
+            text, _dropped = guard([segment], guards)  # no words over noise, no phantom "thank you"
+            return [w.shifted(start) for w in timed] if text else []
+
+        o.commit_job, o.commit_audio_end = self._worker.submit(read, t), t
+        self._jobs[o.commit_job] = ("commit", o.turn_id)
+
+    def _prompt(self, committed: str = "") -> str | None:
+        c = self.config
+        recent = (self._context + " " + committed).strip()[-c.prompt_context_chars :] if c.prompt_context_chars else ""
+        return " ".join(filter(None, (c.vocabulary, recent))) or None
 
     def paused(self, turn_start: float, silence_start: float, t: float) -> None:
         """The partner is silent since `silence_start` (audio up to `t`): once the pause is long enough, transcribe
@@ -127,12 +176,17 @@ class Transcription:
         o = self._open
         if o is None or not self.mode.speculative or o.spec_job is not None or t - silence_start < self.config.spec_silence_s:
             return
-        o.spec_job = self._submit("spec", o.turn_id, turn_start, silence_start, t)
+        o.spec_job = self._submit("spec", o.turn_id, turn_start, silence_start, t, agreement=o.agreement)
         o.spec_t_end = silence_start
 
-    def resumed(self, t: float) -> list[Event]:
-        """The pause was not the end of the turn: what was prepared for it is called off."""
-        return self._drop_speculation(self._open, t) if self._open else []
+    def resumed(self, t: float, pause: tuple[float, float] | None = None) -> list[Event]:
+        """The pause (`pause`: from, to) was not the end of the turn: what was prepared for it is called off, and the
+        pause is a place to cut the audio between committed words and the rest."""
+        if self._open is None:
+            return []
+        if pause and self._open.agreement is not None:
+            self._open.agreement.paused(*pause)
+        return self._drop_speculation(self._open, t)
 
     def ended(self, ended: SpeechEnded, t: float) -> list[Event]:
         """The turn is over (audio up to `t`): its final words, from the speculative pass when it heard exactly this
@@ -140,13 +194,17 @@ class Transcription:
         o = self._open if self._open and self._open.turn_id == ended.turn_id else None
         self._open = None
         self._ended[ended.turn_id] = ended
+        if o and o.commit_job is not None:  # too late to agree on anything: the final pass reads what is left
+            self._worker.cancel(o.commit_job, t)
+            self._jobs.pop(o.commit_job, None)
         if o and o.spec_job is not None and abs(o.spec_t_end - ended.t_end) < 1e-6:
             if o.spec_result is None:  # still running: its result will be the final one
                 self._jobs[o.spec_job] = ("final", ended.turn_id)
                 return []
             return self._final(ended.turn_id, o.spec_result, max(o.spec_t_ready, ended.t_detected))
         events = self._drop_speculation(o, t) if o else []
-        self._submit("final", ended.turn_id, ended.t_start, ended.t_end, ended.t_detected, audio_until=t)
+        self._submit("final", ended.turn_id, ended.t_start, ended.t_end, ended.t_detected, audio_until=t,
+                     agreement=o.agreement if o else None)
         return events
 
     def restart(self, t: float) -> None:
@@ -156,15 +214,21 @@ class Transcription:
 
     # ---- passes ------------------------------------------------------------------------------------------
 
-    def _submit(self, kind: str, turn_id: int, t0: float, t1: float, t: float, audio_until: float | None = None) -> int:
+    def _submit(self, kind: str, turn_id: int, t0: float, t1: float, t: float, audio_until: float | None = None,
+                agreement: Agreement | None = None) -> int:
+        """A pass over the turn [t0, t1] (with its margins), or, when words are committed, over what follows them."""
         c = self.config
-        audio = self.history.slice(t0 - c.pre_roll_s, min(t1 + c.post_roll_s, t if audio_until is None else audio_until))
-        prompt = " ".join(filter(None, (c.vocabulary, self._context[-c.prompt_context_chars :]))) or None
+        committed = agreement.frozen() if agreement and agreement.committed else None
+        start = committed.start if committed else t0 - c.pre_roll_s
+        audio = self.history.slice(start, min(t1 + c.post_roll_s, t if audio_until is None else audio_until))
+        prompt = self._prompt(committed.before_cut() if committed else "")
         transcriber, guards, tight, check, vocabulary = self._transcriber, c.guards, self.mode.tight_stt, self._safety, c.vocabulary
 
         def heard(emit, cancelled) -> tuple[SttResult, SafetyVerdict]:
             # The safety check runs with the words, on the same job: its verdict never waits for anything else.
             result = run_stt(transcriber, audio, prompt, guards, tight=tight, vocabulary=vocabulary)
+            if committed:
+                result = committed.complete(result)
             return result, check.assess(result.text, result.alternatives) if result.text else NO_RISK
 
         job = self._worker.submit(heard, t)
@@ -185,10 +249,14 @@ class Transcription:
             return []
         kind, turn_id = self._jobs.pop(u.job)
         events: list[Event] = []
+        if kind == "commit":
+            return self._on_commit(turn_id, u)
         if u.kind == "done":
             result, verdict = u.value
             u = replace(u, value=result)
             events += self._on_verdict(turn_id, verdict, u.t)
+        if kind == "check":
+            return events
         if kind == "spec":
             return events + self._on_spec(turn_id, u)
         if u.kind == "error":
@@ -207,11 +275,30 @@ class Transcription:
             return events
         self._alerted[turn_id] = verdict.level or URGENT
         if self._open and self._open.turn_id == turn_id:
-            t_end = self._open.spec_t_end
+            t_end = self._open.spec_t_end or t  # (heard in committed words, while the partner speaks)
+        elif turn_id not in self._ended:
+            return events  # the turn's final words came first: they were checked whole
         else:
             t_end = self._ended[turn_id].t_end if turn_id in self._ended else t
         log.warning("turn %d: safety check fired (%s, %s, %s)", turn_id, verdict.level, verdict.category, verdict.source)
         return events + [SafetyAlert(turn_id, safety_hint(verdict), verdict.category, verdict.source, t_end, t)]
+
+    def _on_commit(self, turn_id: int, u: Update) -> list[Event]:
+        """A pass over the uncommitted audio: agree with the one before, and read new whole sentences for danger."""
+        o = self._open
+        if o is None or o.turn_id != turn_id or o.commit_job != u.job:
+            return []
+        o.commit_job = None
+        if u.kind != "done" or u.value is None or o.agreement is None:
+            return []  # a pass that failed or looped: the next one (or the final pass) reads the same audio
+        if o.agreement.insert(u.value, o.commit_audio_end):
+            sentences = o.agreement.sentences()
+            if sentences and sentences != o.checked and not self._jobs:
+                o.checked = sentences
+                check = self._safety
+                job = self._worker.submit(lambda emit, cancelled: (None, check.assess(sentences)), u.t)
+                self._jobs[job] = ("check", turn_id)
+        return []
 
     def _on_spec(self, turn_id: int, u: Update) -> list[Event]:
         o = self._open

@@ -3,6 +3,10 @@
 comparing the modes (word error rate and latency) beside real recordings.
 
     .venv/bin/python scripts/voice_corpus.py TEXTS OUT_DIR
+    .venv/bin/python scripts/voice_corpus.py --long-turns N OUT_DIR
+
+--long-turns N: N client turns of 40 to 120 words from ../shared/data/annomi-dev (read at run time; a seeded sample,
+at most one per session, so many speakers are heard): the long spoken turns of a real session.
 
 TEXTS is either a text file with one utterance per line, or JSON lines with `text` and, optionally, `is_client`
 (only the client's turns are kept), such as ../shared/data/counseling-dev/esconv_conversations_sample.jsonl.
@@ -23,6 +27,26 @@ from coach.bench import VOICES, voice  # noqa: E402
 from coach.errors import CoachError  # noqa: E402
 
 MIN_WORDS = 5
+LONG_TURN_WORDS = (40, 120)
+
+
+def long_turns(n: int, seed: int = 23) -> list[tuple[str, str]]:
+    import random
+
+    from coach import realtalk
+
+    turns = realtalk.real_talk().get("annomi-dev")
+    if not turns:
+        raise CoachError(f"no annomi-dev under {realtalk.shared_data()}: set COACH_SHARED_DATA")
+    low, high = LONG_TURN_WORDS
+    by_session: dict[str, list] = {}
+    for t in turns:
+        if low <= len(t.text.split()) <= high:
+            by_session.setdefault(t.session, []).append(t)
+    rng = random.Random(seed)
+    picked = [rng.choice(ts) for _, ts in sorted(by_session.items())]
+    rng.shuffle(picked)
+    return [(t.id.replace(":", "_"), t.text) for t in picked[:n]]
 
 
 def utterances(path: Path) -> list[tuple[str, str]]:
@@ -40,15 +64,23 @@ def utterances(path: Path) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: scripts/voice_corpus.py TEXTS OUT_DIR", file=sys.stderr)
+    if len(argv) == 3 and argv[0] == "--long-turns" and argv[1].isdigit():
+        texts, out = Path("annomi-dev"), Path(argv[2])
+        try:
+            items = long_turns(int(argv[1]))
+        except CoachError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            return 1
+    elif len(argv) == 2:
+        texts, out = Path(argv[0]), Path(argv[1])
+        try:
+            items = utterances(texts)
+        except (OSError, ValueError, KeyError, AttributeError) as e:  # AttributeError: a row that is not an object
+            print(f"Error: {texts}: cannot read utterances ({e})", file=sys.stderr)
+            return 1
+    else:
+        print("usage: scripts/voice_corpus.py TEXTS OUT_DIR  |  --long-turns N OUT_DIR", file=sys.stderr)
         return 2
-    texts, out = Path(argv[0]), Path(argv[1])
-    try:
-        items = utterances(texts)
-    except (OSError, ValueError, KeyError, AttributeError) as e:  # AttributeError: a row that is not an object
-        print(f"Error: {texts}: cannot read utterances ({e})", file=sys.stderr)
-        return 1
     if not items:
         print(f"Error: {texts}: no utterance of {MIN_WORDS} words or more", file=sys.stderr)
         return 1

@@ -241,3 +241,26 @@ class FakeEmbedder:
                 out[i, zlib.crc32(w.encode()) % self.DIM] += 1.0
             out[i] /= np.linalg.norm(out[i])
         return out
+
+
+class FakeWordTranscriber(FakeTranscriber):
+    """A transcriber that also gives timed words, as Whisper's passes while the partner speaks do: each word of
+    `words` (text, start, end: seconds on the audio clock) is heard by a pass whose audio covers it whole.
+    `misheard` maps a word to what passes hear instead (always: two passes agree on it)."""
+
+    def __init__(self, words: Sequence[tuple[str, float, float]], script: Sequence[ScriptedSegments] = (),
+                 misheard: dict[str, str] | None = None):
+        super().__init__(script)
+        self.words = list(words)
+        self.misheard = misheard or {}
+        self.word_calls: list[TranscribeCall] = []
+        self.t0 = 0.0  # where the audio handed over starts on the audio clock (the test keeps it true)
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None):
+        from coach.stt import TimedWord
+
+        self.word_calls.append(TranscribeCall(len(audio), prompt, True))
+        t1 = self.t0 + len(audio) / 16000
+        heard = [TimedWord(self.misheard.get(w, w), s - self.t0, e - self.t0) for w, s, e in self.words
+                 if s >= self.t0 - 1e-6 and e <= t1 + 1e-6]
+        return heard, seg(" ".join(w.text for w in heard))

@@ -48,7 +48,7 @@ def test_lag_trend_is_the_fitted_change_over_the_run():
 
 def test_report_text_names_every_mode_ratio_and_lag():
     stats = bench.Spread(1000.0, 1200.0, 3)
-    mode = bench.ModeSummary({m: stats for m in bench.METRICS}, bench.Spread(0.4, 0.5, 3), wer=0.05, hints=3,
+    mode = bench.ModeSummary({m: stats for m in bench.METRICS}, bench.Spread(0.4, 0.5, 3), bench.Spread(0.6, 0.8, 3), wer=0.05, hints=3,
                              hints_failed=0, hints_truncated=0, safety_hints=0)
     lag = bench_load.LagResult(minutes=30, turns=96, transcripts=96, hints=95, transcript_lag_start_s=1.2,
                                transcript_lag_end_s=1.3, hint_lag_start_s=4.0, hint_lag_end_s=4.2,
@@ -63,7 +63,7 @@ def test_report_text_names_every_mode_ratio_and_lag():
         speedup_first_text=1.0, speedup_complete=1.0, lag=lag,
     )
     text = bench.format_report(report)
-    for needle in ("first_text_ms", "complete_ms", "streaming/turn", "WER 5.0%", "first text x1.0",
+    for needle in ("first_text_ms", "complete_ms", "streaming/turn", "WER 5.0%", "first text x1.0", "CPU 0.6 core-seconds",
                    "transcript 1.2 s in the first tenth -> 1.3 s in the last (trend +0.05 s)", "(trend - s)",
                    "WER streaming - turn: -0.17 points (95% interval -1.33 to +0.93"):
         assert needle in text, needle
@@ -92,6 +92,8 @@ def test_bench_command_writes_the_json_and_chart_the_issue_asks_for(models, tmp_
             assert report["modes"][mode][metric]["n"] == 2
             assert 0 < report["modes"][mode][metric]["p50"] <= report["modes"][mode][metric]["p95"]
         assert report["modes"][mode]["hints_failed"] == 0
+        assert 0 < report["modes"][mode]["cpu_per_speech_s"]["p50"] < 4  # per second of speech, on 2 cores
+    assert report["turn_s"]["n"] == 2 and report["turn_s"]["p50"] > 1  # the turn lengths it was measured on
     turn, streaming = (report["modes"][m]["first_text_ms"]["p50"] for m in ("turn", "streaming"))
     assert report["speedup_first_text"] == pytest.approx(turn / streaming, rel=0.01)
     assert report["wer"]["streaming_minus_turn"]["clips"] == 2

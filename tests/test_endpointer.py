@@ -216,3 +216,15 @@ def test_a_short_pause_never_stretches_a_turn_past_the_hard_maximum():
             ends += [e for e in ep.update(t, prob, w) if isinstance(e, SpeechEnded)]
             t += w
     assert ends and all(e.t_end - e.t_start <= 30.0 + w for e in ends)
+
+
+def test_endpoint_bench_counts_the_turns_a_shorter_wait_would_split():
+    from coach.bench_endpoint import turns_heard
+    from coach.vad import EndpointConfig
+
+    step = 0.032
+    probs = [0.9] * int(3 / step) + [0.05] * int(0.45 / step) + [0.9] * int(2 / step) + [0.05] * int(2 / step)
+    short = turns_heard(probs, EndpointConfig(end_silence_s=0.3))
+    usual = turns_heard(probs, EndpointConfig(end_silence_s=0.6))
+    assert len(short) == 2 and not short[0].split  # the breath after 3 s was taken for the end of the turn
+    assert len(usual) == 1 and usual[0].t_detected - usual[0].t_end == pytest.approx(0.6, abs=2 * step)
