@@ -13,19 +13,25 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
 # The parts of the streaming pipeline that `streaming-no-<part>` turns off, one at a time, to measure what each buys.
-STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields", "commit")
+STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields")
+# Parts not on by default, that `streaming+<part>` turns on. commit: transcribing while the partner speaks saves about
+# 0.3-0.4 s at the end of a long turn, but its quick passes read words worse than the whole-turn pass (long annomi-dev
+# turns, voiced: word error rate 5.9% -> 7.0-9.6%; Whisper, told to expect the words of danger, hears "a suicide" for
+# "ostracized" and "hurt" for "that" in a cut passage), which the safety check then reads.
+OPT_IN_PARTS = ("commit",)
 
 
 @dataclass(frozen=True)
 class PipelineMode:
-    """How the pipeline runs, as flags: "streaming" has every part on, "turn" (the plain baseline: wait for the turn
-    to end, transcribe it whole, deliver the whole hint) none, "streaming-no-<part>" all but one. Parsed once, in
-    Settings: an unknown name is an error before any model loads."""
+    """How the pipeline runs, as flags: "streaming" has every default part on, "turn" (the plain baseline: wait for
+    the turn to end, transcribe it whole, deliver the whole hint) none, "streaming-no-<part>" all but one,
+    "streaming+<part>" an opt-in part as well. Parsed once, in Settings: an unknown name is an error before any model
+    loads."""
 
     tight_stt: bool = True  # encode only the turn's audio, not a 30 s window
     speculative: bool = True  # prepare the transcript (and the hint) in the first short silence
     stream_fields: bool = True  # show the summary word by word, then each field as it completes
-    commit: bool = True  # transcribe while the partner speaks; at the end of a turn decode only its uncommitted tail
+    commit: bool = False  # transcribe while the partner speaks; at the end of a turn decode only its uncommitted tail
 
     STREAMING: ClassVar["PipelineMode"]
     TURN: ClassVar["PipelineMode"]
@@ -39,8 +45,11 @@ class PipelineMode:
         part = name.removeprefix("streaming-no-")
         if name.startswith("streaming-no-") and part in STREAMING_PARTS:
             return cls(**{part.replace("-", "_"): False})
-        raise ValueError(f"unknown mode {name!r}: use streaming, turn or streaming-no-<part> with part one of "
-                         + ", ".join(STREAMING_PARTS))
+        extra = name.removeprefix("streaming+")
+        if name.startswith("streaming+") and extra in OPT_IN_PARTS:
+            return cls(**{extra.replace("-", "_"): True})
+        raise ValueError(f"unknown mode {name!r}: use streaming, turn, streaming-no-<part> with part one of "
+                         + ", ".join(STREAMING_PARTS) + ", or streaming+<part> with part one of " + ", ".join(OPT_IN_PARTS))
 
     @property
     def is_turn(self) -> bool:
@@ -50,11 +59,12 @@ class PipelineMode:
     @property
     def name(self) -> str:
         off = [p for p in STREAMING_PARTS if not getattr(self, p.replace("-", "_"))]
-        if not off:
-            return "streaming"
-        if len(off) == len(STREAMING_PARTS):
+        on = "".join(f"+{p}" for p in OPT_IN_PARTS if getattr(self, p.replace("-", "_")))
+        if len(off) == len(STREAMING_PARTS) and not on:
             return "turn"
-        return "streaming-no-" + "-and-".join(off)  # more than one off: not a name parse() reads
+        if not off:
+            return "streaming" + on
+        return "streaming-no-" + "-and-".join(off) + on  # more than one part changed: not a name parse() reads
 
     def __str__(self) -> str:
         return self.name
@@ -112,7 +122,8 @@ class Settings(BaseSettings):
     # Streaming (mode "streaming"; "turn" is the plain baseline: wait for the turn to end, then do everything)
     mode: Annotated[PipelineMode, NoDecode] = Field(
         PipelineMode.STREAMING, description="How the pipeline runs: streaming (default), turn (the plain baseline), "
-        "or streaming-no-<part> with part one of " + ", ".join(STREAMING_PARTS) + ".")
+        "streaming-no-<part> with part one of " + ", ".join(STREAMING_PARTS) + ", or streaming+<part> with part one "
+        "of " + ", ".join(OPT_IN_PARTS) + " (off by default: see OPT_IN_PARTS).")
     # 0.10, not 0.15: speech-dev (43 real clips, `coach bench --corpus`) first text p50 815 -> 749 ms, p95 1131 -> 1002
     # ms, word error rate unchanged (6.2%); the passes wasted on pauses that were not the end rose from 58 to 67 over
     # 58 turns (the built-in session and speech-dev replayed as one stream).

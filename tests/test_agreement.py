@@ -107,7 +107,10 @@ def speak(stage, worker, until, start=0.5, step=0.032, t=None):
     return events
 
 
-def stage_for(stt, mode=PipelineMode.STREAMING, seconds=9.0):
+COMMIT = PipelineMode.parse("streaming+commit")
+
+
+def stage_for(stt, mode=COMMIT, seconds=9.0):
     worker = SimWorker("stt")
     stage = Transcription(stt, worker, mode=mode)
     stage.history.append(speech(seconds))
@@ -141,10 +144,11 @@ def test_no_pass_while_the_session_is_behind_or_in_turn_mode():
     for t in (3.0, 4.0, 5.0):
         stage.listening(t, behind=True)
     assert stt.word_calls == []
-    stt2 = FakeWordTranscriber(timed(SAID))
-    stage2, worker2 = stage_for(stt2, mode=PipelineMode.TURN)
-    speak(stage2, worker2, until=6.0)
-    assert stt2.word_calls == []
+    for mode in (PipelineMode.TURN, PipelineMode.STREAMING):  # (commit is opt-in)
+        stt2 = FakeWordTranscriber(timed(SAID))
+        stage2, worker2 = stage_for(stt2, mode=mode)
+        speak(stage2, worker2, until=6.0)
+        assert stt2.word_calls == []
 
 
 def test_a_pass_is_never_queued_behind_another():
