@@ -36,6 +36,14 @@ from coach.moves import (
 # ---- cues -------------------------------------------------------------------------------------------------------
 
 _PART_WORDS = r"(?:part|critic|protector|voice|side)"
+# "The hard part is", "the best part was": a way of speaking, not a part of the partner.
+_IDIOM_PART_ADJECTIVES = ("hard|hardest|best|worst|good|bad|easy|easiest|tough|toughest|difficult|main|big|biggest|"
+                          "other|first|last|only|fun|funny|tricky|weird|crazy|sad|saddest|scary|scariest|great|nice|"
+                          "important|interesting|annoying|frustrating|same|whole|second|third|next|final|key|small|"
+                          "strange|odd|ironic|good|favorite|favourite")
+_BODY = r"(?:chest|stomach|belly|throat|shoulders?|neck|jaw|gut|heart)"
+_SENSATION = (r"(?:tight(?:ness|ens|ening)?|knot(?:ted|s)?|heav(?:y|iness)|lump|pressure|ache|aching|clench\w*|tense|"
+              r"tension|sinking|flutter\w*|churn\w*|buzz\w*|burn\w*|pit|weight|hollow\w*|pain|squeez\w*)")
 # The feeling words a partner may name (coach/summary.py's reviewed list), and a few more of a session's: a turn that
 # names one can lead to noticing the part that holds it.
 _FEELING_WORDS = ("sad", "lonely", "alone", "angry", "mad", "furious", "anxious", "nervous", "scared", "afraid",
@@ -75,11 +83,24 @@ CUES: dict[str, re.Pattern[str]] = {
                    r"don'?t feel anything|foggy|fog|empty inside|curtain|don'?t want to (?:go there|look at|talk about)|"
                    r"mind goes somewhere else|can'?t get to it|static|nothing at all|(?:i'?d )?rather not (?:look|go|talk|think)|"
                    r"don'?t want to (?:look|think about it|go into it))\b",
-        "part_named": r"\bparts? of me\b|\b(?:a|the|this|that|my|another|one) (?:\w+ )?" + _PART_WORDS + r"\b"
-                      r"|\bsomething in me\b|\bin my head\b|\b(?:that|the|this) (?:little|young|younger) (?:boy|girl|one|me|self)\b"
+        # A part of the partner, not a part of something ("the part of it", "the hard part is", "the part where",
+        # "a part-time job", "for my part"): a blind judge, 2026-12-07, saw "turn toward the part" after both.
+        "part_named": r"\bparts? of (?:me|myself)\b"
+                      r"|\b(?<!for )(?<!do )(?<!did )(?<!doing )(?:a|the|this|that|my|another|one) "
+                      r"(?!(?:" + _IDIOM_PART_ADJECTIVES + r") part\b)(?:\w+ )?(?:part|critic|protector)\b"
+                      r"(?!-| of (?!me\b|myself\b)| (?:where|when|is that|was that)\b)"
+                      r"|\b(?:a|the|this|that|another) (?:\w+ )?(?:voice|side) (?:of me|in me|inside|in my head)\b"
+                      r"|\bsomething in me\b|\b(?:voice|something|someone) in my head\b"
+                      r"|\b(?:that|the|this) (?:little|young|younger) (?:boy|girl|one|me|self)\b"
                       r"|\binner child\b|\byounger (?:me|self)\b",
-        "body": r"\b(?:chest|stomach|belly|throat|shoulders?|neck|jaw|gut|tight(?:ness|ens)?|knot|heav(?:y|iness)|lump|"
-                r"pressure|clench\w*|tense)\b",
+        # A sensation felt in the body, not a body word in a practical turn ("blood pressure", "a heavy smoker", "my
+        # back", "a chest infection"): the judge saw "turn toward the part" after a turn about blood pressure.
+        "body": r"\b" + _SENSATION + r"\b[^.?!]{0,20}\b(?:in|on|across|through) my " + _BODY + r"\b"
+                r"|\bmy " + _BODY + r" (?:is |gets |goes |feels |went |got |was |just )?(?:all |so |really )?"
+                r"(?:tight\w*|tens\w*|clench\w*|drops?|dropped|sinks?|sank|churn\w*|knot\w*|heavy|hurts|ach\w*|"
+                r"pound\w*|races?|racing|flutter\w*|closes up|closed up|seiz\w*|locks? up|locked up)\b"
+                r"|\bi (?:can )?(?:feel|felt|notice|noticed|get|got) (?:it |this |that |something |a \w+ )?(?:in|on) my "
+                + _BODY + r"\b|\b(?:feel|felt|feeling) (?:so |really |all |kind of )?(?:tense|tight|heavy|clenched|knotted)\b",
         "weighing": r"\b(?:i know i (?:should|need to|ought to)|i (?:want|'d like|would like|wanna|need) to (?:\w+ ){0,4}\w+,? "
                     r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
                     r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",

@@ -197,8 +197,10 @@ def _fit(text: str, limit: int = SUMMARY_MAX) -> str | None:
     if len(text) + 1 <= limit:
         return text + "."
     comma = text[: limit - 1].rfind(", ")
-    if comma >= 0.6 * limit:
-        return text[:comma] + "."
+    while comma >= 0.6 * limit:
+        if not _DANGLING.search(text[:comma]):  # ("..., and then, uh" is no place to end)
+            return text[:comma] + "."
+        comma = text[:comma].rfind(", ")
     return None
 
 
@@ -225,8 +227,15 @@ _HEDGE = re.compile(r"^(?:i don'?t know|i dunno|i'm not sure|i think so|i guess 
                     r"to (?:explain|say|put) it|not really|i mean|whatever|or something|and stuff|and that)\b(?!\s+\w+\s+\w+\s+\w+)",
                     re.I)
 # A clause the speaker broke off ("so it", "and the") is not said back.
-_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|which|the|a|an|to|of|with|if|when|than|as)$"
-                       r"|\b(?:so|and|but|because|cause) (?:it|i|we|they|he|she|you|that)$", re.I)
+_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|which|the|a|an|to|of|with|if|when|than|as|uh+|um+|er)$"
+                       r"|\b(?:so|and|but|because|cause) (?:it|i|we|they|he|she|you|that|then)$", re.I)
+_FILLERS = re.compile(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sort of|sorta)\b,?\s*", re.I)
+
+
+def _plain(clause: str) -> str:
+    """A clause without the fillers and stumbles of speech ("um", "you know", "it it")."""
+    clause = _FILLERS.sub("", clause)
+    return re.sub(r"\b(\w+)(?: \1\b)+", r"\1", clause.strip(), flags=re.I).strip(" ,")
 
 
 def _clauses(turn: str) -> list[tuple[str, str]]:
@@ -234,8 +243,7 @@ def _clauses(turn: str) -> list[tuple[str, str]]:
     parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(turn.replace("\u2019", "'")) if p and p.strip(" .!?;,")]
     out, pending = [], ""
     for p in parts:
-        p = re.sub(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sort of|sorta)\b,?\s*", "", p, flags=re.I)
-        p = re.sub(r"\b(\w+)(?: \1\b)+", r"\1", p.strip(), flags=re.I)  # "it it", "I I": a stumble, said once
+        p = _plain(p)  # "it it", "I I": a stumble, said once
         p = _LEAD.sub("", p).strip()
         p = _KNOW_THAT.sub("", p).strip()
         if not p or _HEDGE.match(p) or _DANGLING.search(p):
@@ -266,7 +274,7 @@ def _weighing(turn: str) -> list[tuple[int, str]]:
         halves = _BUT.split(sentence.strip(" .!?;"), maxsplit=1)
         if len(halves) != 2:
             continue
-        a, b = (_LEAD.sub("", h).strip(" ,") for h in halves)
+        a, b = (_LEAD.sub("", _plain(h)).strip(" ,") for h in halves)
         weighing = bool(_WEIGHING_HEAD.match(a))
         if not (weighing or _SUBJECT.match(a)) or len(b.split()) < 3 or _QUESTION.match(b) or _REPORTING.search(b):
             continue

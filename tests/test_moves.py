@@ -100,9 +100,32 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("I feel a lot of compassion for it now.", "self_energy"),
     ("A part of me wants to run.", "part_named"),
     ("My chest is tight.", "body"),
+    ("There's this knot in my stomach every time the phone rings.", "body"),
+    ("I can feel it in my throat right now.", "body"),
+    ("My jaw clenches when she starts on me.", "body"),
+    ("The scared part of me hides.", "part_named"),
+    ("There's a voice in my head that says I'll fail.", "part_named"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The doctor says the extra weight is pushing up my blood pressure.",  # a body word in a practical turn
+    "I'm a pretty heavy smoker, a pack a day.",
+    "I had a chest infection all of January.",
+    "The hard part is the mornings, honestly.",  # the ways of speaking that have "part" in them
+    "The best part was seeing my sister again.",
+    "Part of it is just the money.",
+    "I only work part-time at the moment.",
+    "I did my part, I cleaned the whole kitchen.",
+    "The part where he walked out, I don't remember much.",
+    "It's a big part of my life, the church.",
+    "I worked it out in my head on the way over.",
+])
+def test_no_part_or_body_cue_in_practical_talk(text):
+    """Parts work ("turn toward the part") after any of these reads as if the coach had not listened."""
+    assert not detect_cues(text) & {"part_named", "body"}
 
 
 @pytest.mark.parametrize("text", ["My boss is so angry at me.", "I went to the park with my kids.",
