@@ -41,6 +41,9 @@ _IDIOM_PART_ADJECTIVES = ("hard|hardest|best|worst|good|bad|easy|easiest|tough|t
                           "other|first|last|only|fun|funny|tricky|weird|crazy|sad|saddest|scary|scariest|great|nice|"
                           "important|interesting|annoying|frustrating|same|whole|second|third|next|final|key|small|"
                           "strange|odd|ironic|good|favorite|favourite")
+# "My angry side", "that critical voice": a side or a voice named by what it is like ("my mum's side", "on my side" are not).
+_TRAIT = (r"angry|sad|scared|anxious|critical|harsh|mean|soft|caring|wild|dark|young|younger|little|hurt|frightened|"
+          r"needy|jealous|protective|rebellious|lazy|nagging|inner|fearful|worried|childish|softer|vulnerable")
 _BODY = r"(?:chest|stomach|belly|throat|shoulders?|neck|jaw|gut|heart)"
 _SENSATION = (r"(?:tight(?:ness|ens|ening)?|knot(?:ted|s)?|heav(?:y|iness)|lump|pressure|ache|aching|clench\w*|tense|"
               r"tension|sinking|flutter\w*|churn\w*|buzz\w*|burn\w*|pit|weight|hollow\w*|pain|squeez\w*)")
@@ -90,6 +93,7 @@ CUES: dict[str, re.Pattern[str]] = {
                       r"(?!(?:" + _IDIOM_PART_ADJECTIVES + r") part\b)(?:\w+ )?(?:part|critic|protector)\b"
                       r"(?!-| of (?!me\b|myself\b)| (?:where|when|is that|was that)\b)"
                       r"|\b(?:a|the|this|that|another) (?:\w+ )?(?:voice|side) (?:of me|in me|inside|in my head)\b"
+                      r"|\b(?:my|the|this|that|a|an|another) (?:" + _TRAIT + r") (?:voice|side)\b"
                       r"|\bsomething in me\b|\b(?:voice|something|someone) in my head\b"
                       r"|\b(?:that|the|this) (?:little|young|younger) (?:boy|girl|one|me|self)\b"
                       r"|\binner child\b|\byounger (?:me|self)\b",

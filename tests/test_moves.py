@@ -105,6 +105,8 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("My jaw clenches when she starts on me.", "body"),
     ("The scared part of me hides.", "part_named"),
     ("There's a voice in my head that says I'll fail.", "part_named"),
+    ("My angry side comes out when he's late.", "part_named"),
+    ("That critical voice starts up again.", "part_named"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
@@ -122,6 +124,8 @@ def test_cues(text, cue):
     "The part where he walked out, I don't remember much.",
     "It's a big part of my life, the church.",
     "I worked it out in my head on the way over.",
+    "My mum's side of the family are all like that.",
+    "At least my sister is on my side.",
 ])
 def test_no_part_or_body_cue_in_practical_talk(text):
     """Parts work ("turn toward the part") after any of these reads as if the coach had not listened."""
