@@ -235,7 +235,9 @@ _FILLERS = re.compile(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sor
 def _plain(clause: str) -> str:
     """A clause without the fillers and stumbles of speech ("um", "you know", "it it")."""
     clause = _FILLERS.sub("", clause)
-    return re.sub(r"\b(\w+)(?: \1\b)+", r"\1", clause.strip(), flags=re.I).strip(" ,")
+    # a stumble is said once: "it it", "six months, six months", "I just, I just"
+    clause = re.sub(r"\b((?:[\w']+ ){0,2}[\w']+)(?:,? \1\b)+", r"\1", clause.strip(), flags=re.I)
+    return clause.strip(" ,")
 
 
 def _clauses(turn: str) -> list[tuple[str, str]]:
