@@ -73,6 +73,15 @@ _TIER1 = [
 ]
 
 # Families of wording, each reviewed as a whole: who does what to whom.
+# The partner gone (not away for a while): "if I wasn't here / around / alive", "if I was gone / dead", "if I don't
+# live anymore", "if I died", "if I didn't exist".
+_IF_GONE = (r"if i (?:\w+ ){0,2}(?:(?:wasn'?t|weren'?t|was not|were not) (?:here|around|alive|in the picture|"
+            r"in (?:their|her|his|your|the kids'?) lives?)(?! (?:for|on|this|next|tonight|tomorrow|at)\b)|"
+            r"(?:was|were|had) (?:gone|dead|out of the picture)|(?:didn'?t|did not|don'?t|do not) (?:exist|live|wake up)"
+            r"(?: anymore| any more)?(?! (?:with|in|at|near|so|there|here|on|by|close|far|alone|together|for|early|"
+            r"till|until)\b)|died|disappeared|(?:was|were) to die)")
+_BETTER = (r"(?:better off|(?:a lot |so much |much |way )?(?:better|happier|easier|freer|fine|okay|ok|alright|all right)"
+           r"(?! (?:to|at|with|for (?!(?:everyone|everybody|them|her|him|all|my \w+)\b)|in|about|than)\b))")
 _OTHER = r"(?:he|she|they|someone|somebody|my [\w-]+(?: [\w-]+)?|his [\w-]+|her [\w-]+|and)"
 _AUX = r"(?:(?:did|does|has|had|would|will|keeps?|kept|still|always|sometimes|just|even|also|actually|often) )*"
 _CHILD = r"(?:the|my|our|his|her) (?:little |baby |youngest |eldest |oldest |older |younger )?(?:baby|babies|son|daughter|child|children|kids?|boy|girl|toddler|niece|nephew|cousin|brother|sister)"
@@ -194,6 +203,11 @@ _TIER1 += [
     r"(?:had|got|took|grabbed|pulled) (?:the |a |my |his )?(?:tyre iron|tire iron|crowbar|baseball bat|bat|knife|hammer|machete|"
     r"gun) out\b[^.;!?]{0,80}\b(?:walking|went|going|ran|running|came|coming) (?:over |up )?(?:to|at|towards?)",
     r"what i(?:'ll| will|'m going to| am going to) do (?:to (?:him|her|them)|when i (?:find|see|get) (?:him|her|them))",
+    # the others better off (or fine, happier, freer) with the partner gone: perceived burdensomeness, in either order
+    # ("if I don't live anymore, she'll be okay"; "they'd all be fine if I was gone"). A blind judge found the first
+    # one, from a real session, answered with an ordinary hint.
+    _IF_GONE + r"[^.;!?]{0,60}\b(?:would|will|'d|'ll|could|might) (?:all |just )?(?:be )?" + _BETTER,
+    r"(?:would|will|'d|'ll) (?:all |just )?(?:be )?" + _BETTER + r"[^.;!?]{0,30}\b" + _IF_GONE,
     # suicide said in the words people use for it without the word: the others better off, not being here for a date,
     # a voice that says to die, looking up how many tablets it would take
     r"better off (?:if i (?:\w+ ){0,2}(?:wasn'?t|weren'?t|was not|were not) (?:here|around|alive|in the picture|in their lives)|"
