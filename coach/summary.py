@@ -268,6 +268,9 @@ _WEIGHING_HEAD = re.compile(r"^(?:i know|i want|i'd like|i need|i should|i could
                             r"i've been trying|i think i should|i wanna|i would like|i'd love|part of me wants)\b", re.I)
 
 
+BOTH_SIDES = " and at the same time "
+
+
 def _weighing(turn: str) -> list[tuple[int, str]]:
     """Both sides of a change the partner weighs ("I know I should quit, but it helps me relax"), said back together
     without taking either side: the reflection motivational interviewing uses for ambivalence."""
@@ -284,8 +287,8 @@ def _weighing(turn: str) -> list[tuple[int, str]]:
                or _HEDGE.match(x) for x in (a, b)):
             continue
         # a change weighed comes first; any other "this, but that" is still both halves of what they said
-        out.append((-1 if weighing else 0, f"{OPENING} {_lower_first(wording.to_second_person(a))}, and at the same "
-                                            f"time {_lower_first(wording.to_second_person(b))}"))
+        out.append((-1 if weighing else 0, f"{OPENING} {_lower_first(wording.to_second_person(a))},{BOTH_SIDES}"
+                                            f"{_lower_first(wording.to_second_person(b))}"))
     return out
 
 
@@ -371,6 +374,16 @@ HARD_ON_YOURSELF = (
 )
 
 
+# What weighs on the partner, said without a feeling word ("I have a feeling I'm going to fail", "quitting doesn't
+# happen", "I messed it up"): the clause a counsellor reflects before the facts around it (blind judges, 2026-12-07:
+# "It sounds like you've smoked for five years" scored below the counsellor's reflection of what was hard).
+_CONCERN = re.compile(r"\b(?:fail(?:ed|ing|ure)?|can'?t|cannot|couldn'?t|hard(?:er)?|difficult|struggl\w*|problem|"
+                      r"worr\w*|afraid|scared|doesn'?t (?:happen|work)|didn'?t (?:happen|work)|never (?:works?|happens?)|"
+                      r"messed|screwed|not enough|too much|give up|gave up|giving up|miss(?:ing)?|hate|sick of|tired of|"
+                      r"stuck|pressure|lost|losing|alone|nobody|no one|doubt\w*|no (?:faith|hope|idea what to do)|"
+                      r"(?:don'?t|do not) know (?:what|how) to)\b", re.I)
+
+
 def _feelings(turn: str) -> list[str]:
     said = set(wording.words(turn))
     return [f for f in FEELINGS if f in said]
@@ -386,6 +399,10 @@ def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
     usable = []
     for order, (rank, text) in enumerate(_candidates(turn)):
         fitted = _fit(text)
+        if BOTH_SIDES in text and fitted and BOTH_SIDES not in fitted:
+            continue  # both sides of what they said, cut to fit, are one side only: a candidate of its own already
+        if rank >= 2 and fitted and _CONCERN.search(fitted):
+            rank = 1  # what weighs on them comes before the facts around it
         if fitted and not [p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"]:
             felt = bool(set(wording.words(fitted)) & set(FEELINGS))
             # then the fuller clause, then the later one: what a partner says last is usually what they came to say

@@ -175,9 +175,20 @@ def test_clip_ends_a_cut_summary_at_its_last_clause():
      "It sounds like you know you should quit smoking, and at the same time it helps you relax after work."),
     ("Whenever my boss criticizes me, a part of me just wants to quit.",
      "It sounds like whenever your boss criticizes you, a part of you just wants to quit."),
+    # what weighs on them, before the longer clause of facts around it
+    ("My sister drove me over to the clinic on Tuesday afternoon after work. I have a feeling I'm going to fail again.",
+     "It sounds like you have a feeling you're going to fail again."),
 ])
 def test_template_summary_from_the_partners_words(turn, expected):
     assert template_summary(turn) == expected
+
+
+def test_both_sides_cut_to_fit_are_not_taken_for_both_sides():
+    """Cut at its comma to fit, "X, and at the same time Y" is X alone: it competes as X, not as the two-sided
+    reflection it no longer is."""
+    turn = ("I'm still paying off the car loan from two years ago and the credit card from the move, but honestly "
+            "I have a feeling I'm going to be stuck with this debt forever, no matter what I do.")
+    assert template_summary(turn) == "It sounds like you have a feeling you're going to be stuck with this debt forever."
 
 
 def test_template_summary_is_always_addressed_bounded_and_new():
