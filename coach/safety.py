@@ -121,7 +121,10 @@ _TIER1 += [
     r"(?:left|leaves|leaving) (?:\w+ )?(?:bruises|marks|welts)",
     r"(?:carry|carries|carrying) (?:a|my) (?:knife|gun|blade|weapon)",
     r"put (?:him|her|them) in the ground",
-    r"(?:gets?|got|getting) (?:you know, )?physical",
+    r"(?<!match )(?<!game )(?<!games )(?<!training )(?<!practice )(?<!rugby )(?<!football )(?<!job )(?<!work )"
+    r"(?:gets?|got|getting|became|become|becomes) (?:(?:you know|well|a bit|a little|quite|kind of|sort of|pretty|really|"
+    r"too) )*physical(?! (?:therapy|therapist|exam|examination|activity|activities|exercise|health|education|job|work|"
+    r"training|labou?r|check|fitness|side|stuff at the gym))",
     # stalking and unwanted touching: the act, whoever it is said of (speech to text often mishears who)
     r"(?:been|keeps?|kept|started|is|was|were|are) (?:\w+ )?following me (?:home|to (?:work|school|my \w+)|"
     r"from (?:the|my) \w+)(?! on\b)",

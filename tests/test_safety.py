@@ -123,6 +123,17 @@ def test_away_for_a_while_or_a_life_change_is_not_the_partner_gone(text):
     assert not clear_risk(text)
 
 
+@pytest.mark.parametrize("text, risk", [
+    ("It's been tense at home and a few times it's got, well, a bit physical.", True),  # the way people say it
+    ("When he's had a drink he gets really physical with me.", True),
+    ("My physio says I'm getting physical therapy twice a week now.", False),
+    ("The match got a bit physical in the second half.", False),
+    ("My job got more physical since they cut the team.", False),
+])
+def test_getting_physical_said_softly_is_violence_but_not_at_the_physio_or_the_match(text, risk):
+    assert bool(clear_risk(text)) is risk
+
+
 # ---- the cases, and denials ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
