@@ -75,9 +75,17 @@ PipelineMode.TURN = PipelineMode(False, False, False, False)
 # Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
 # with `coach bench --safety --safety-set tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
 # recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
+# The danger said as people say it, added 2026-12-07 (Whisper had heard "I want tonight" for "I want to die", "just and
+# it" for "just end it"); the same voices and pass, every set transcribed with both prompts: recall through Whisper
+# safety_eval 83.3% -> 86.0% (direct 94.7% -> 96.1%), safety_long 77.8% -> 81.5% (direct 78.4% -> 83.8%), the check
+# sets 80.0% -> 76.7% (safety_fresh, one line) and 69.4% -> 72.2% (safety_long_check); false alarms the same but one
+# more on safety_long_check (11.4% -> 13.6%); real client turns alerted 3.3% -> 2.7% (annomi-dev, 150) and 5.0% ->
+# 3.8% (counseling-dev, 80); word error rate speech-dev 6.5% -> 6.6% (one word of 678), long voiced annomi-dev turns
+# 10.3% -> 8.5%.
 STT_VOCABULARY = ("A peer-support talk about parts: a protector, a firefighter, an exile, a manager part, Self. Words of "
-                  "danger: goodbye letter, pills, rope, bridge, razor, knife, gun, overdose, suicide, self-harm, he hits "
-                  "me, slaps, chokes, strangles, bruises, threatens.")
+                  "danger: I want to die, end it all, kill yourself, hurting myself, cutting, goodbye letter, pills, rope, "
+                  "bridge, razor, knife, gun, overdose, suicide, self-harm, he hits me, slaps, chokes, strangles, bruises, "
+                  "threatens.")
 DEFAULT_STATE_DIR = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "nobadparts-coach"
 
 
