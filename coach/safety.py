@@ -36,7 +36,7 @@ log = logging.getLogger("coach.safety")
 
 _TIER1 = [
     r"suicid\w*",
-    r"kill(?:ed|ing)? myself",
+    r"kill(?:ed|ing)? myself(?! laughing| with laughter)",
     r"(?:hang|hanging|hanged) myself",
     r"end(?:s|ed|ing)? my (?:own )?life",
     r"end(?:s|ed|ing)? it all",
@@ -222,6 +222,8 @@ _TIER1 += [
     r"(?:kill yourself|die|you should die|you should be dead)\b",
     r"(?:it'?s|it says|it keeps saying|voice says|voices say|critic says) (?:go on(?: then)? )?kill yourself",
     r"go on(?: then)? kill yourself",
+    # ...and as speech to text hears it ("it's gone and kill yourself", "just go and kill yourself")
+    r"(?<!don't )(?<!not )(?:go|gone|goes|just) (?:on |and )?(?:then )?(?:go )?(?:and )?kill yourself",
     r"how many (?:of )?(?:my |the |her |his )?(?:tablets|pills|paracetamol|painkillers|sleeping pills|meds) (?:it )?"
     r"(?:would|will|'d|it'd) (?:take|kill)",
     # self-harm where nobody sees, wounds kept open

@@ -134,6 +134,17 @@ def test_getting_physical_said_softly_is_violence_but_not_at_the_physio_or_the_m
     assert bool(clear_risk(text)) is risk
 
 
+@pytest.mark.parametrize("text, risk", [
+    ("what it says now is it's gone and kill yourself, nobody'd miss you", True),  # "go on then" as Whisper heard it
+    ("The critic just keeps on, just go and kill yourself.", True),
+    ("Don't go and kill yourself at the gym this week.", False),
+    ("You'll kill yourself working those hours.", False),
+    ("Honestly I nearly killed myself laughing at the wedding.", False),
+])
+def test_a_voice_telling_them_to_kill_themselves_as_misheard_but_not_the_idioms(text, risk):
+    assert bool(clear_risk(text)) is risk
+
+
 # ---- the cases, and denials ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
