@@ -40,7 +40,7 @@ _PART_WORDS = r"(?:part|critic|protector|voice|side)"
 _IDIOM_PART_ADJECTIVES = ("hard|hardest|best|worst|good|bad|easy|easiest|tough|toughest|difficult|main|big|biggest|"
                           "other|first|last|only|fun|funny|tricky|weird|crazy|sad|saddest|scary|scariest|great|nice|"
                           "important|interesting|annoying|frustrating|same|whole|second|third|next|final|key|small|"
-                          "strange|odd|ironic|good|favorite|favourite")
+                          "strange|odd|ironic|favorite|favourite")
 # "My angry side", "that critical voice": a side or a voice named by what it is like ("my mum's side", "on my side" are not).
 _TRAIT = (r"angry|sad|scared|anxious|critical|harsh|mean|soft|caring|wild|dark|young|younger|little|hurt|frightened|"
           r"needy|jealous|protective|rebellious|lazy|nagging|inner|fearful|worried|childish|softer|vulnerable")

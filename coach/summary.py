@@ -245,7 +245,7 @@ def _clauses(turn: str) -> list[tuple[str, str]]:
     parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(turn.replace("\u2019", "'")) if p and p.strip(" .!?;,")]
     out, pending = [], ""
     for p in parts:
-        p = _plain(p)  # "it it", "I I": a stumble, said once
+        p = _plain(p)
         p = _LEAD.sub("", p).strip()
         p = _KNOW_THAT.sub("", p).strip()
         if not p or _HEDGE.match(p) or _DANGLING.search(p):

@@ -100,27 +100,22 @@ def test_everyday_idioms_are_not_clear_risk(text):
     assert not clear_risk(text)
 
 
-@pytest.mark.parametrize("text", [
-    "Honestly I think if I wasn't around anymore my mum would be okay, she'd manage.",
-    "They'd all be so much happier if I was gone.",
-    "If I just didn't wake up, things would be easier for everyone.",
-    "Sometimes I think if I died the kids would be better off with their dad.",
+@pytest.mark.parametrize("text, risk", [
+    # perceived burdensomeness, in either order: a clear statement though no word of the list is in it
+    ("Honestly I think if I wasn't around anymore my mum would be okay, she'd manage.", True),
+    ("They'd all be so much happier if I was gone.", True),
+    ("If I just didn't wake up, things would be easier for everyone.", True),
+    ("Sometimes I think if I died the kids would be better off with their dad.", True),
+    # away for a while, a life change, a wish to be around more
+    ("The kids will be fine if I'm not around for one evening.", False),
+    ("If I wasn't here on Friday they'd be fine with the sitter.", False),
+    ("If I was gone for the weekend he'd be okay with his dad.", False),
+    ("If I didn't live so far away it would be easier to visit her.", False),
+    ("I'd be better off if I wasn't drinking every night.", False),
+    ("They'd be happier if I was around more, I know that.", False),
 ])
-def test_the_others_better_off_with_the_partner_gone_is_clear_risk(text):
-    """Perceived burdensomeness, in either order: a clear statement though no word of the list is in it."""
-    assert clear_risk(text)
-
-
-@pytest.mark.parametrize("text", [
-    "The kids will be fine if I'm not around for one evening.",
-    "If I wasn't here on Friday they'd be fine with the sitter.",
-    "If I was gone for the weekend he'd be okay with his dad.",
-    "If I didn't live so far away it would be easier to visit her.",
-    "I'd be better off if I wasn't drinking every night.",
-    "They'd be happier if I was around more, I know that.",
-])
-def test_away_for_a_while_or_a_life_change_is_not_the_partner_gone(text):
-    assert not clear_risk(text)
+def test_the_others_better_off_with_the_partner_gone_but_not_away_for_a_while(text, risk):
+    assert bool(clear_risk(text)) is risk
 
 
 @pytest.mark.parametrize("text, risk", [
