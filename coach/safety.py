@@ -41,7 +41,7 @@ _TIER1 = [
     r"end(?:s|ed|ing)? my (?:own )?life",
     r"end(?:s|ed|ing)? it all",
     r"take my (?:own )?life",
-    r"(?:want|wants|wanted|wanting) to (?:die|be dead)",
+    r"(?:want|wants|wanted|wanting) to (?:die|be dead)(?! of (?:embarrassment|shame|boredom|laughing))",
     r"(?:i'?m|i am|am) going to die(?! of| laughing| if| without| when| before| from)",
     r"wish (?:i|i'd) (?:was|were|had been|could be) dead",
     r"wish (?:i|i'd) (?:had )?never (?:been born|woken up)",
@@ -253,6 +253,33 @@ _TIER1 += [
     r"(?:urges?|impulses?|flash(?:es)?)(?: \w+){0,3} to (?:shake|drop|throw|smother|hurt|hit|suffocate) (?:her|him|them|the baby|"
     r"my baby)",
     r"list of (?:people|names|kids|everyone) (?:\w+ )?(?:wants?|is going|'s going|going|plans?|planning) to (?:hurt|kill|shoot|stab|get)",
+    # attacks named with the less common verbs ("she headbutted me", "it's not the first time she's gone for me")
+    _OTHER + r" " + _AUX + r"(?:headbutt(?:s|ed)?|head-butt(?:s|ed)?|kneed|knees|elbowed|elbows|bit|bites|pinch(?:es|ed)?|"
+    r"scratched|stamped on|stamps on|stomped on) me\b(?! (?:to it|on the (?:hand|finger)))",
+    r"(?:he|she|they)(?:'s|'d| has| had| have|'ve)? (?:\w+ )?(?:went|goes|gone|lunged|lunges|launched (?:himself|herself|"
+    r"themselves)|flew|flies) (?:for|at) me\b(?! (?:in (?:the|an?) (?:interview|meeting|exam)|about|as))",
+    r"(?:came|comes|coming|come) at (?:me|us|him|her|them) with (?:a|the|his|her|their|an) (?:knife|bat|baseball bat|hammer|"
+    r"bottle|machete|crowbar|screwdriver|fist|belt|broken glass)",
+    # a weapon brought to the door and a threat to use it
+    r"(?:bat|knife|knives|gun|machete|hammer|crowbar|acid)\b[^.;!?]{0,120}\buse (?:it|that|them|those) on (?:me|us|you|him|"
+    r"her|them|whoever|anyone|anybody|someone|somebody|my \w+)",
+    # an attack planned on another person
+    r"(?:going to|gonna|will|'ll|want to|planning to|plan to|plan on) (?:\w+ )?(?:throw|chuck|pour|splash) (?:\w+ ){1,3}"
+    r"(?:in|at|over|on) (?:her|his|their|them|him|his|her) (?:face|eyes|head)",
+    # worth more dead, wrists held down, cigarettes put out on the skin, a cover story the children are told to give,
+    # the partner's fear of their own hands
+    r"worth more (?:to (?:[\w']+ ){1,3})?dead",
+    r"(?:held|holds|holding|pinned|pins|pinning) my (?:wrists|arms|hands|legs|shoulders) down",
+    r"(?:stub|stubs|stubbing|stubbed|put|putting|puts) (?:my |a |the |his |her )?(?:fags?|cigs?|cigarettes?|ciggies?|joints?) "
+    r"out on (?:my|me)",
+    r"(?:told|tells|telling|tell) (?:us|me|them|the kids|the children) to say (?:she|he|i|we|mum|mom|dad|mummy|mommy) "
+    r"(?:fell|tripped|walked into|slipped|had an accident|bumped)",
+    r"(?:scared|afraid|terrified|frightened) (?:of )?what my (?:hands|body) (?:might|could|will|would|'ll|are going to) do",
+    # a child shut away as a punishment
+    r"(?:(?:shuts?|shutting|locks?|locking|locked) (?:them|him|her|me|us)|(?:shuts?|shutting|locks?|locking|locked|puts?|"
+    r"putting) (?:him|her|me|us|my (?:son|daughter|brother|sister|little \w+)|the (?:kids?|children|baby|little one))) in "
+    r"(?:the|a) (?:cupboard|shed|cellar|basement|garage|closet|cage|dark)",
+    r"makes? (?:him|her|them|me|us) sleep (?:in (?:the|a) (?:shed|garage|car|garden|cellar|basement|dog'?s? \w+)|outside)",
 ]
 
 _TIER2 = [
@@ -291,6 +318,59 @@ _CHECK_IN_PHRASES = [
     r"(?:the |this is (?:the |my )?)?last (?:one|christmas|birthday|summer) i'?(?:ll| will) (?:ever )?(?:be at|see|have|spend)",
     r"(?:hit|run over) by a (?:bus|car|train|lorry|truck)\b[^.;!?]{0,40}\b(?:relieved|relief|wouldn'?t mind|hope|wish)",
     r"(?:wish|hope|hoping|pray|praying) (?:i|i'd) (?:get|got) (?:hit|run over) by",
+    # a passive wish to die: not minding never getting up again
+    r"(?:wouldn'?t|would not|not|won'?t|didn'?t) mind if i (?:never|didn'?t|did not) (?:woke|wake|get|got|had to get|have to "
+    r"get) up",
+    r"never (?:have|had) to (?:wake|get) up again",
+    # goodbyes in writing, a stalker who turns up everywhere, a threat carried out on the car
+    r"(?:letters?|notes?)\b.{0,160}?\b(?:for after|for when i'?m (?:gone|not here)|to (?:be )?open(?:ed)? after)\b",
+    r"(?:turns?|turned|turning|shows?|showed|showing|pops?|popped) up everywhere (?:i go|i am|i'?m)",
+    r"knows my (?:schedule|routine|movements|timetable)",
+    r"(?:tyres|tires) (?:were |was |got |had been |have been )?(?:all )?slashed|slashed (?:my|all (?:four|my)) (?:\w+ )?(?:tyres|tires)",
+    r"(?:he|she|they) (?:just )?forces? me\b(?! to (?:eat|go|study|exercise|work|take|wear|clean|do|get|see|try|sit|read|"
+    r"practi[sc]e|apologi[sz]e|call|visit))",
+    r"(?:going to|gonna|i'?ll|i will|want to) (?:\w+ )?(?:split|smash|cave|bash|crack|kick) (?:his|her|their) (?:head|skull|face) "
+    r"(?:in|open)",
+    # a child: a pillow over the cot, drugs where a baby crawls, a young child at home alone
+    r"(?:pillow|cushion)\b[^.;!?]{0,60}\b(?:cot|crib|over (?:his|her|the baby'?s) face)|(?:cot|crib)\b[^.;!?]{0,60}\b"
+    r"(?:pillow|cushion) (?:in my hands|over)",
+    r"(?:needles|syringes|crack pipes?|drugs|gear)\b[^.;!?]{0,60}\b(?:where|near|next to|within reach of) (?:the |my |her |his )?"
+    r"(?:baby|babies|kids|children|toddler|little ones?)",
+    r"(?:stays?|staying|stayed|sleeps?|is|was|are|were|be) (?:at )?home (?:on (?:his|her|their) own|alone|by (?:himself|herself|"
+    r"themselves))[^;!?]{0,40}\b(?:he'?s|she'?s|they'?re) (?:only )?(?:one|two|three|four|five|six|seven|eight|[1-8])\b"
+    r"(?! (?:years?|months?|weeks?) (?:into|in|on|at|of|with|since))",
+    # a passive wish to die: asked of God, hoped for in sleep, no point in living
+    r"(?:ask|asks|asked|asking|pray|prays|prayed|praying|beg|begging|begged) (?:to )?(?:god|the lord|jesus|him|the universe) "
+    r"(?:every night )?to (?:just )?(?:take me|let me (?:go|die|not wake up)|not let me wake up)",
+    r"(?:take|takes|took) me in my sleep",
+    r"(?:hope|hoping|wish|wishing|pray|praying) (?:that )?(?:i|i'd|i'll) (?:just )?(?:don'?t|do not|won'?t|wouldn'?t|never|didn'?t) "
+    r"wake up\b(?! (?:early|late|in time|on time|before|till|until|for|at|when|with))",
+    r"(?:don'?t|do not|can'?t|cannot) (?:really )?see (?:the|any) point (?:of|in) (?:living|life|going on|carrying on|being "
+    r"(?:alive|here|around)|waking up|the mornings|getting up in the mornings?|anything anymore|any of it anymore)",
+    # means kept at hand: pills or a weapon gathered, hidden, counted, sat with, with no word of intent needed
+    r"(?:only (?:let you |lets you |sell you |sells you |can )?(?:buy|by|get|have) (?:[\w']+ ){0,4}(?:at (?:a time|once)|per "
+    r"(?:visit|shop|person|customer))|(?:buy|by|bought|went round|go round|going round) (?:them )?(?:in |to )?(?:different|"
+    r"several|two|three|four|a few|all the) (?:shops|chemists|pharmacies|supermarkets|places))"
+    r"\b.{0,160}\b(?:paracetamol|pills|tablets|painkillers|co-codamol|codeine|aspirin|ibuprofen|tylenol)",
+    r"(?:boxes|packets|packs|bottles|strips|bags?) of (?:[\w']+ ){0,2}(?:paracetamol|pills|tablets|painkillers|co-codamol|codeine|"
+    r"aspirin|ibuprofen|tylenol|sleeping pills|insulin|meds|medication)\b.{0,200}?\b(?:hidden|hid|hide|stashed|(?:no ?one|"
+    r"nobody|(?:my |his |her )?(?:\w+) (?:doesn'?t|don'?t|wouldn'?t)) know(?:s)? (?:about )?(?:them|it|they'?re)|(?:haven'?t|not) "
+    r"touched (?:them|it)|knowing (?:they'?re|it'?s|that they'?re) (?:still )?there(?! for)|(?:think|thinking|thought) about "
+    r"(?:them|it) (?:sitting|being) there|(?:count|counted|counting|line|lined|lining) (?:them|it) (?:up|out))",
+    r"(?:gun|shotgun|rifle|pistol|revolver)(?:s|'s)?\b[^.;!?]{0,240}\b(?:sat|sit|sitting|lay|lie|lying) (?:with it|there with it)"
+    r"(?: \w+){0,3} (?:across|in|on) my (?:lap|knees|chest)",
+    # methods researched
+    r"(?:forums?|websites?|sites|reddit|online|the internet)\b[^.;!?]{0,80}\b(?:reading|read|looking|looked|researching|"
+    r"researched|searching|searched) (?:\w+ ){0,6}(?:different |other |the |easiest |quickest |painless )?(?:ways|methods)"
+    r"(?: (?:to|of) (?:do(?:ing)? it|die|dying|end(?:ing)? it|go(?:ing)?))?(?= and| so| which| but| pros|[.;!?]|$)",
+    # marks on the body explained away
+    r"(?:marks|cuts|scratches|burns|scars|bruises) on my (?:arms?|legs?|wrists?|thighs?|stomach|hips?|skin)\b.{0,200}?\b"
+    r"(?:(?:they'?re|it'?s|they are|it is|they were|it was) not (?:really )?from|(?:there'?s|there are|i'?ve got) new ones|"
+    r"new ones (?:every|most|each))",
+    # a child or an adult who cannot wake, children unfed, a baby left to cry with nobody coming
+    r"(?:asleep|passed out|unconscious|out of it) since (?:yesterday|last night|this morning|the day before)",
+    r"(?:cries|cried|crying|screams|screamed|screaming) for hours\b.{0,80}?\b(?:no ?one|nobody) (?:ever |even )?(?:comes|came|goes|went|"
+    r"answers|answered|picks (?:him|her|them) up)",
 ]
 
 
@@ -328,9 +408,11 @@ _DENIAL = re.compile(
 _AGE = (r"(?:\d+|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|twenty-\w+|"
         r"in my (?:teens|twenties|thirties))")
 _PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|younger|a kid|a child|a teenager|at school|at uni|" + _AGE + r")\b"
-                   r"|\bas a (?:kid|child|teenager)\b|\byears ago\b|\bin the past\b")
+                   r"|\bas a (?:kid|child|teenager)\b|\byears ago\b|\bin the past\b|\bin my (?:teens|twenties|thirties|forties)\b"
+                   r"|\bback in (?:19|20)\d\d\b")
 _RESOLVED = re.compile(r"\b(?:not since|haven'?t (?:\w+ )*since|stopped|anymore|any more|behind me|long ago|years ago|"
-                       r"free of it|i'?m safe|i am safe|got help|no contact|left (?:him|her|them)|(?:has|have|had) (?:really )?"
+                       r"free of it|i'?m safe|i am safe|got help|no contact|left (?:him|her|them)|got out(?! of (?:bed|work|the car))|"
+                       r"(?:has|have|had) (?:really )?"
                        r"(?:softened|eased|calmed|settled|gone)|haven'?t (?:felt|done|thought|had|wanted) (?:\w+ ){0,4}(?:in|for) "
                        r"(?:over |about |nearly |almost |more than )?(?:\w+ )?(?:years|months)|it'?s been (?:\w+ ){0,2}years)\b")
 # "still" brings a danger back, but not the scars it left ("I've still got the scars, faint now")
@@ -341,12 +423,49 @@ _AS_IF = re.compile(r"\b(?:as if|as though|like)\s*$")
 _CLAUSE_END = re.compile(r"[.,;!?]|\bbut\b")
 
 
+# Three ways a clear phrase is said and not meant, each found by a blind reading of long turns as urgent alerts:
+# dying of embarrassment ("I just wanted to die, I was so embarrassed"), a small child's tantrum ("he had a meltdown in
+# the shop and hit me in the face"), and a screening question reported with its answer ("the nurse asked whether I
+# think about hurting myself and I said no").
+_DEATH_WISH = re.compile(r"(?:want|wants|wanted|wanting) to (?:die|be dead)|(?:could|could have|nearly|almost) died")
+_EMBARRASSED = re.compile(r"\b(?:embarrass\w*|mortif\w*|cringe\w*|humiliat\w*|so awkward|laugh\w*|red-faced|"
+                          r"the ground to swallow me)\b")
+_ATTACK = re.compile(r"\b(?:hit|hits|kicked|kicks|bit|bites|punched|slapped|scratched|pinched|headbutted)\b")
+_TANTRUM = re.compile(r"\b(?:tantrum|meltdown|paddy|strop)\b")
+_SMALL_CHILD = re.compile(r"\b(?:toddler|(?:one|two|three|four|\d)[- ]year[- ]olds?|terrible twos|threenager|nursery|"
+                          r"pushchair|buggy|pram|nappy|diaper|trolley seat)\b")
+_ASKED = re.compile(r"\b(?:asked|asks|ask|asking)\b(?: [\w']+){0,10} (?:if|whether)\b")
+_ANSWER_NO = re.compile(r"\b(?:i|and i) (?:said|told (?:her|him|them)|answered|replied|was like|went) (?:no|not|never|nope|"
+                        r"god no|hell no|of course not)\b")
+# a part's urge said as a likeness ("in the moment it's like it wants to kill him"): parts work, not a plan; the meaning
+# check reads it with the rest of the turn. A part that wants it, said plainly, stays a clear statement.
+_PART_SUBJECT = re.compile(r"\b(?:it'?s like it|(?:kind of |sort of |almost )?like it|as if it|as though it)(?: really| just)?\s*$")
+_URGE_AT_OTHERS = re.compile(r"(?:wants?|wanted|wanting) to (?:\w+ )?(?:hurt|kill|stab|strangle|smother|hit|punch) "
+                             r"(?:him|her|them|my \w+)")
+
+
+def _not_meant(clean: str, m: re.Match) -> bool:
+    start = max((c.end() for c in re.finditer(r"[.;!?]", clean[: m.start()])), default=0)
+    stop = next((c.start() for c in re.finditer(r"[.;!?]", clean[m.end():])), len(clean) - m.end()) + m.end()
+    sentence, phrase = clean[start:stop], m.group(0)
+    if _DEATH_WISH.search(phrase) and _EMBARRASSED.search(sentence):
+        return True
+    if _ATTACK.search(phrase) and _TANTRUM.search(sentence) and _SMALL_CHILD.search(clean):
+        return True
+    if _URGE_AT_OTHERS.search(phrase) and _PART_SUBJECT.search(clean[max(0, m.start() - 60) : m.start()]):
+        return True
+    return bool(_ASKED.search(clean[max(0, m.start() - 150) : m.start()])) and bool(
+        _ANSWER_NO.search(clean[m.end() : m.end() + 80]))
+
+
 def _denied(clean: str, m: re.Match) -> bool:
     start = max((c.end() for c in _CLAUSE_END.finditer(clean, 0, m.start())), default=0)
     before = clean[start : m.start()]
     if _DENIAL.search(before):
         return True
     if _AS_IF.search(before) and re.match(r"i(?:'d| had) ", m.group(0)):
+        return True
+    if _not_meant(clean, m):
         return True
     past = _PAST.search(before) or _PAST.search(clean[m.end() : m.end() + 40])
     # a return ("still", "again") counts near the statement; in a long turn, an "again" about the weather does not

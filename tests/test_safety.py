@@ -2,7 +2,7 @@
 
 import pytest
 
-from coach.safety import clear_risk, is_safety, possible_risk
+from coach.safety import clear_risk, is_safety, possible_risk, warning_sign
 
 
 @pytest.mark.parametrize(
@@ -116,6 +116,87 @@ def test_everyday_idioms_are_not_clear_risk(text):
 ])
 def test_the_others_better_off_with_the_partner_gone_but_not_away_for_a_while(text, risk):
     assert bool(clear_risk(text)) is risk
+
+
+@pytest.mark.parametrize("text, risk", [
+    # attacks told with the less common verbs, a weapon at the door, an attack planned, a child shut away
+    ("He headbutted me in the kitchen when I asked about the money.", True),
+    ("It's not the first time he's gone for me like that.", True),
+    ("Her ex came at us with a bottle outside the chippy.", True),
+    ("They had a knife with them and said next time they'd use it on my dad.", True),
+    ("I'm going to chuck the paint stripper in his face when he walks past.", True),
+    ("When she's cross she shuts him in the cupboard for the whole evening.", True),
+    ("His stepdad makes him sleep in the garage when he wets the bed.", True),
+    ("The dog bit me on the hand last week, my own fault.", False),
+    ("My boss went for me in the meeting about the budget.", False),
+    ("She went at me about the dishes again.", False),
+    ("I use the knife on the onions first, then the garlic.", False),
+    ("We put the kids in the car and drove to the coast.", False),
+    ("She put the baby in the cot and went for a shower.", False),
+])
+def test_attacks_and_a_child_shut_away_in_other_words(text, risk):
+    assert bool(clear_risk(text)) is risk
+
+
+@pytest.mark.parametrize("text, risk", [
+    ("I reckon I'm worth more to my family dead, with the insurance.", True),
+    ("He pinned my arms down and wouldn't stop when I said no.", True),
+    ("When it gets loud in my head I put my cigarette out on my arm.", True),
+    ("Dad told us to say mum slipped on the stairs.", True),
+    ("I'm frightened of what my hands might do when he won't stop crying.", True),
+    ("That old car is worth more to me than the new one.", False),
+    ("The physio held my arms behind me to stretch the shoulder.", False),
+])
+def test_worth_more_dead_held_down_burned_and_told_what_to_say_are_clear(text, risk):
+    assert bool(clear_risk(text)) is risk
+
+
+@pytest.mark.parametrize("text", [
+    # each raised an urgent alert on a long turn a blind reader called ordinary
+    "Honestly when he laughed at my answer in class I wanted to die, I was so embarrassed.",
+    "My four-year-old had a meltdown at the checkout and hit me right in the eye.",
+    "My GP asked me whether I've had thoughts of hurting myself, and I said no, not at all.",
+    "A friend messaged asking if I was thinking of hurting myself and I was like no, it's just a sad song.",
+    "In my twenties he broke my arm, and I got out with the help of a refuge back in 2009.",
+    "When he's late for the handover there's this furious part, it's like it wants to kill him, but it's so young.",
+])
+def test_said_and_not_meant_is_no_urgent_alert(text):
+    assert not clear_risk(text)
+
+
+@pytest.mark.parametrize("text", [
+    "There's a part of me that wants to kill him and I mean it.",  # a part's urge said plainly stays clear
+    "She asked whether I'd been hurting myself and I told her yes.",
+    "My boyfriend had a meltdown about money and hit me.",
+])
+def test_the_not_meant_rules_stay_narrow(text):
+    assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text, risk", [
+    # a wish to die said softly, means kept at hand, methods read up on, marks explained away, children left: check-ins
+    ("Every night I ask God to take me, I'm ready, I've had my life.", True),
+    ("I'd be happy if it took me in my sleep, honestly.", True),
+    ("Some nights I hope I don't wake up.", True),
+    ("I don't see the point in carrying on, if I'm honest.", True),
+    ("You can only get a couple of packs at a time so I went round three chemists for the paracetamol.", True),
+    ("There's four boxes of co-codamol in my bedside drawer, nobody knows they're there.", True),
+    ("I've got two bottles of my mum's pills, I haven't touched them, I just like knowing they're there.", True),
+    ("My granddad's rifle is in the loft and last night I sat with it on my lap for ages.", True),
+    ("I've been on forums every night reading about different ways, and I keep a list.", True),
+    ("The marks on my arms, I tell people it's the cat, but they're not from the cat.", True),
+    ("Her mum's been passed out since yesterday and the little one keeps ringing me.", True),
+    ("The baby next door screams for hours at night and nobody ever comes.", True),
+    ("I hope I don't wake up early on Saturday, I need the lie-in.", False),
+    ("I don't see the point in going to the gym in January.", False),
+    ("I bought two boxes of paracetamol for the kids' colds and put them in the cupboard.", False),
+    ("I've been reading online about different ways to cook rice and I've got a list.", False),
+    ("The marks on my legs are from the brambles at the allotment.", False),
+    ("The baby cried for hours last night, she's teething, my partner got up with her.", False),
+    ("He took the rifle to the range on Sunday and sat with his mate for lunch.", False),
+])
+def test_a_quiet_wish_to_die_means_kept_and_marks_explained_away_are_a_check_in(text, risk):
+    assert warning_sign(text) is risk and not clear_risk(text)
 
 
 @pytest.mark.parametrize("text, risk", [
