@@ -189,7 +189,8 @@ _TIER1 += [
     r"(?:hold|holds|holding|held|count|counts|counting|counted|line up|lining up|lined up|sit with|sitting with|sat with|"
     r"staring at|stare at|looking at|look at) (?:the|his|my|that|all the|all my|all those|those) (?:\w+ )?"
     r"(?:gun|rifle|pistol|shotgun|revolver|pills|tablets|painkillers|sleeping pills|rope|noose)\b"
-    r"(?![^.;!?]{0,30}\b(?:into (?:the|my|a) (?:weekly |pill )?(?:box|organi[sz]er|dosette)|for the (?:week|month)|"
+    r"(?![^.;!?]{0,50}\b(?:organi[sz]ers?|dosette|pill ?box(?:es)?|blister packs?|weekly box(?:es)?|so i don'?t (?:miss|forget)|"
+    r"for the (?:week|month)|"
     r"at the (?:range|club)|(?:range|club|shop|pharmacy|chemist)))",
     r"(?:loaded|load|loading|cleaned|cleaning) (?:the|his|my|a) (?:gun|rifle|pistol|shotgun|revolver)\b"
     r"(?![^.;!?]{0,40}\b(?:range|club|hunt|hunting|season|shoot(?:ing)? (?:day|season)))",
@@ -407,7 +408,8 @@ _DENIAL = re.compile(
 )
 _AGE = (r"(?:\d+|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|twenty-\w+|"
         r"in my (?:teens|twenties|thirties))")
-_PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|younger|a kid|a child|a teenager|at school|at uni|" + _AGE + r")\b"
+_PAST = re.compile(r"\bused to\b|\bwhen i was (?:little|young|younger|a kid|a child|a teenager|at school|at uni|"
+                   r"(?:in|at) (?:high |secondary |primary |middle )?school|in (?:college|uni|university|year \w+)|" + _AGE + r")\b"
                    r"|\bas a (?:kid|child|teenager)\b|\byears ago\b|\bin the past\b|\bin my (?:teens|twenties|thirties|forties)\b"
                    r"|\bback in (?:19|20)\d\d\b")
 _RESOLVED = re.compile(r"\b(?:not since|haven'?t (?:\w+ )*since|stopped|anymore|any more|behind me|long ago|years ago|"
@@ -416,7 +418,7 @@ _RESOLVED = re.compile(r"\b(?:not since|haven'?t (?:\w+ )*since|stopped|anymore|
                        r"(?:softened|eased|calmed|settled|gone)|haven'?t (?:felt|done|thought|had|wanted) (?:\w+ ){0,4}(?:in|for) "
                        r"(?:over |about |nearly |almost |more than )?(?:\w+ )?(?:years|months)|it'?s been (?:\w+ ){0,2}years)\b")
 # "still" brings a danger back, but not the scars it left ("I've still got the scars, faint now")
-_AGAIN = re.compile(r"\b(?:still(?! (?:got|have|has|carry|bear) (?:the |my |some |a few )?(?:faint )?(?:scars|marks))|again|"
+_AGAIN = re.compile(r"\b(?:still(?! (?:got|have|has|carry|bear) (?:the |my |some |a few )?(?:[\w-]+ ){0,3}(?:scars|marks))|again|"
                     r"lately|these days|this week|last night|recently)\b")
 # "it felt as if I'd hurt her", "like I'd hit her or something": a comparison, not something done
 _AS_IF = re.compile(r"\b(?:as if|as though|like)\s*$")
@@ -444,10 +446,26 @@ _URGE_AT_OTHERS = re.compile(r"(?:wants?|wanted|wanting) to (?:\w+ )?(?:hurt|kil
                              r"(?:him|her|them|my \w+)")
 
 
+# The word named as a topic, not said of the partner: a prevention walk, a leaflet's warning, an article about it, a
+# sports drill ("coach made us run suicides"), someone else's self-harm ("my friend told me she'd been cutting").
+_TOPIC = re.compile(r"(?:suicid\w*|self[- ]?harm\w*)(?= (?:prevention|awareness|helpline|hotline|line|walk|squeeze|drills?|"
+                    r"sprints?|training|module|policy|risk assessment|statistics|rates?|course))")
+_TOPIC_BEFORE = re.compile(r"(?:\b(?:run|running|ran|do|doing|did) (?:\w+ )?$|\b(?:warning|warnings|leaflet|label|article|"
+                           r"tab|website|page|documentary|podcast|lecture|module|training|course|book|episode|side effects?) "
+                           r"(?:\w+ ){0,5}(?:about|on|of|for|mentions?|mentioning|says) (?:\w+ ){0,3}$)")
+_OTHERS_HABIT = re.compile(r"\b(?:she|he|they)(?:'d|'s| had| has| have|'ve)? $")
+
+
 def _not_meant(clean: str, m: re.Match) -> bool:
     start = max((c.end() for c in re.finditer(r"[.;!?]", clean[: m.start()])), default=0)
     stop = next((c.start() for c in re.finditer(r"[.;!?]", clean[m.end():])), len(clean) - m.end()) + m.end()
     sentence, phrase = clean[start:stop], m.group(0)
+    if re.fullmatch(r"suicid\w*|self[- ]?harm\w*", phrase) and (
+            _TOPIC.match(clean, m.start()) or _TOPIC_BEFORE.search(clean[max(0, m.start() - 80) : m.start()])):
+        return True
+    if re.match(r"(?:started|start|been|keep|kept|keeps|went back to|gone back to) (?:cutting|burning)", phrase) and \
+            _OTHERS_HABIT.search(clean[max(0, m.start() - 12) : m.start()]):
+        return True
     if _DEATH_WISH.search(phrase) and _EMBARRASSED.search(sentence):
         return True
     if _ATTACK.search(phrase) and _TANTRUM.search(sentence) and _SMALL_CHILD.search(clean):

@@ -159,6 +159,14 @@ def test_worth_more_dead_held_down_burned_and_told_what_to_say_are_clear(text, r
     "A friend messaged asking if I was thinking of hurting myself and I was like no, it's just a sad song.",
     "In my twenties he broke my arm, and I got out with the help of a refuge back in 2009.",
     "When he's late for the handover there's this furious part, it's like it wants to kill him, but it's so young.",
+    # the word as a topic, a drill, a leaflet; someone else's habit; pills sorted for the week; old scars
+    "I'm doing the suicide prevention walk for my uncle next month.",
+    "The coach made us run suicides until we were sick.",
+    "The leaflet has a warning about suicidal thoughts in under-25s, which scared me, but I'm fine.",
+    "My sister read an article about self-harm for her nursing course.",
+    "My friend told me she's been cutting, so I went with her to the school nurse.",
+    "I'm counting my pills into one of those weekly organisers so I don't miss a dose.",
+    "When I was in secondary school I used to burn my arm, I still have the little round scars, but that's long behind me.",
 ])
 def test_said_and_not_meant_is_no_urgent_alert(text):
     assert not clear_risk(text)
@@ -168,6 +176,9 @@ def test_said_and_not_meant_is_no_urgent_alert(text):
     "There's a part of me that wants to kill him and I mean it.",  # a part's urge said plainly stays clear
     "She asked whether I'd been hurting myself and I told her yes.",
     "My boyfriend had a meltdown about money and hit me.",
+    "I've been thinking about suicide a lot this week.",
+    "I've been cutting again, my friend doesn't know.",
+    "I sit on the bed counting my pills and thinking about it.",
 ])
 def test_the_not_meant_rules_stay_narrow(text):
     assert clear_risk(text)
