@@ -646,9 +646,16 @@ class MeaningConfig:
     # turns, recall 86.7% / 87.0% by meaning and list together; 0.08 gave recall 88.7% / 90.7% with 3.0% / 5.3% of
     # real turns alerted; 0.06, 90.7% / 92.6% with 5.1% / 7.7%. The encoder is the limit here (multilingual-e5-small,
     # 4-bit, measured the same way: no better, ten times slower).
+    # 2026-12-07 (later): 75 exemplars more (indirect risk: means put by, marks explained away, a carer's or a grown
+    # child's control, threats to a family, neglect; look-alikes: games, contact sports, the range, a pet put to sleep,
+    # a miscarriage, a fight made up) and 0.11. On three sets of 100 long turns a helper wrote without seeing the check,
+    # recall / false alarms 94.0 / 30.0 -> 92.0 / 12.0% (safety_long_2, the look-alikes drawn from it), 66.0 / 14.0 ->
+    # 66.0 / 2.0% (check2), 74.0 / 6.0 -> 74.0 / 4.0% (check3, untouched); safety_eval 96.7 -> 96.0%, safety_fresh
+    # 90.0 -> 93.3%, real client turns 1.4 -> 1.2% and 2.4 -> 2.4%. At 0.10 the same exemplars gave more recall on
+    # the long checks (76% / 78%) but 10% / 8% false alarms and 2.9% of counseling-dev turns.
     top_k: int = 3  # similarities averaged per side: one odd neighbour does not decide
     min_similarity: float = 0.45  # a clause must be at least this close to risk exemplars
-    margin: float = 0.10  # ...and closer to risk than to the look-alikes and to everyday talk by this much
+    margin: float = 0.11  # ...and closer to risk than to the look-alikes and to everyday talk by this much
     # Whisper's other readings hold the right words where its best one garbled them ("my axe" for "my ex", "there
     # may be cries" for "the baby cries"), but also look-alikes of safe turns: a clause only they contain must clear a
     # wider margin. 2026-12-03, tests/data/safety_eval.jsonl through Whisper: recall 90.7% -> 94.0% and false alarms
