@@ -145,8 +145,9 @@ _TIER1 += [
     r"(?:burn|burned|burnt) (?:my|the|our) house down",
     r"(?:held|holding|waved|pulled) (?:up )?a (?:knife|gun|blade)",
     # danger to others
-    r"(?:want|wants|wanted|wanna|thinking about|think about|thought about|picture|picturing|imagine|imagining|fantasi[sz]e about|planning|"
-    r"plan) (?:exactly )?(?:how i'?d |to )?(?:actually |really )?(?:hurting|hurt|stabbing|stab|poisoning|poison|shooting|shoot|"
+    r"(?:want|wants|wanted|wanna|thinking about|think about|thought about|picture|picturing|imagine|imagining|fantasi[sz](?:e|es|ed|ing) about|"
+    r"dream(?:s|ed|ing)? (?:about|of)|planning|plan) (?:exactly )?(?:how i'?d |to )?(?:going (?:round|over|up) (?:there )?and )?"
+    r"(?:actually |really )?(?:hurting|hurt|stabbing|stab|poisoning|poison|shooting|shoot|"
     r"strangling|smother|smothering|killing|kill(?! off| time| the (?:mood|vibe|part|critic)))(?! (?:off|time|myself|the (?:mood|vibe)))"
     r" (?:him|her|them|my (?!inner|critic|part)\w+|his|the (?:guy|man|woman|baby|kids?))",
     r"(?:i'?ll|i will|i'?m going to|i am going to|i'?d) (?:\w+ )?(?:hurt|stab|poison|shoot|smother) (?:him|her|them|my \w+|the \w+)",
@@ -225,7 +226,8 @@ _TIER1 += [
     r"go on(?: then)? kill yourself",
     # ...and as speech to text hears it ("it's gone and kill yourself", "just go and kill yourself")
     r"(?<!don't )(?<!not )(?:go|gone|goes|just) (?:on |and )?(?:then )?(?:go )?(?:and )?kill yourself",
-    r"how many (?:of )?(?:my |the |her |his )?(?:tablets|pills|paracetamol|painkillers|sleeping pills|meds) (?:it )?"
+    r"how (?:many|much) (?:of )?(?:my |the |her |his |which |what |those )?(?:\w+ )?(?:tablets|pills|paracetamol|painkillers|"
+    r"sleeping pills|meds|tylenol|insulin) (?:it )?"
     r"(?:would|will|'d|it'd) (?:take|kill)",
     # self-harm where nobody sees, wounds kept open
     r"(?:cut|cuts|cutting|burn|burns|burning|hurt|hurts|hurting)(?: myself)? where (?:nobody|no one|no-one) (?:can )?(?:sees?|looks)",
@@ -276,6 +278,22 @@ _TIER1 += [
     r"(?:told|tells|telling|tell) (?:us|me|them|the kids|the children) to say (?:she|he|i|we|mum|mom|dad|mummy|mommy) "
     r"(?:fell|tripped|walked into|slipped|had an accident|bumped)",
     r"(?:scared|afraid|terrified|frightened) (?:of )?what my (?:hands|body) (?:might|could|will|would|'ll|are going to) do",
+    # plain words of intent and acts the list lacked: a kill said and meant, poison in food, a jump planned, a child held by
+    # the neck, children made to undress for a camera
+    r"(?:going to|gonna|i'?ll|i will) kill (?:him|her|them|my \w+|the \w+|that \w+|this \w+)\b[^.;!?]{0,40}\b(?:and i meant it|i mean(?:t)? it|"
+    r"i'?m (?:not joking|serious|deadly serious)|not (?:even )?joking|i'?m not kidding)",
+    r"(?:going to|gonna|i'?ll|i will|could|thinking (?:of|about)|decided to|plan to|planning to) (?:\w+ )?(?:put|putting|slip|"
+    r"slipping|add|adding|mix|mixing) (?:[\w']+ ){0,4}(?:poison|bleach|antifreeze|pills|tablets|something) "
+    r"in(?:to)? (?:his|her|their|them|the kids'?) (?:\w+ )?(?:food|drink|tea|coffee|dinner|meal|bottle)",
+    r"(?:going to|gonna|i'?ll|i will|planning to|plan to|decided to|decided i'?m going to|thinking (?:of|about)) jump(?:ing)? "
+    r"(?:off|from) (?:the |a |our |my |that )?(?:\w+ )?(?:bridge|roof|terrace|balcony|building|cliffs?|car park|multi-storey|"
+    r"tower|window|overpass|flyover)",
+    r"(?:going to|gonna|i'?ll|i will|planning to|plan to|decided to|thinking (?:of|about)) (?:jump|step|walk|throw myself)(?:ing)? "
+    r"(?:in front of|under) (?:a|the) (?:train|bus|lorry|truck|car|tram)",
+    r"(?:had|has|grabbed|grabs|held|holds|got|gets) (?:him|her|me|them|my \w+) by the (?:neck|throat|hair)",
+    r"(?:makes?|made|making|gets?|got|getting|asks?|asked|tells?|told) (?:them|him|her|me|the kids|the children|my \w+) (?:to )?"
+    r"(?:take (?:off )?(?:their|his|her|my) clothes(?: off)?|undress|strip)\b(?![^.;!?]{0,12}\bfor (?:bed|the bath|a bath|"
+    r"swimming|pe|the doctor|the nurse))",
     # a child shut away as a punishment
     r"(?:(?:shuts?|shutting|locks?|locking|locked) (?:them|him|her|me|us)|(?:shuts?|shutting|locks?|locking|locked|puts?|"
     r"putting) (?:him|her|me|us|my (?:son|daughter|brother|sister|little \w+)|the (?:kids?|children|baby|little one))) in "
@@ -323,6 +341,11 @@ _CHECK_IN_PHRASES = [
     r"(?:wouldn'?t|would not|not|won'?t|didn'?t) mind if i (?:never|didn'?t|did not) (?:woke|wake|get|got|had to get|have to "
     r"get) up",
     r"never (?:have|had) to (?:wake|get) up again",
+    # more of a drug than the box says, on purpose; a gang that knows a son's way home
+    r"(?:take|took|taking|swallow|swallowed|swallowing) (?:way |a lot |much |loads )?more (?:\w+ )?than (?:the box|the packet|"
+    r"the label|it) says\b(?=[^.;!?]{0,80}\b(?:on purpose|feel (?:awful|sick|bad)|punish\w*|deserve))",
+    r"(?:they|he|she) (?:\w+ )?knows? (?:which|what) (?:taxi|bus|school|way|route|car|train) (?:he|she|you|i|my \w+|your \w+) "
+    r"(?:takes|goes|drives|gets|uses)",
     # goodbyes in writing, a stalker who turns up everywhere, a threat carried out on the car
     r"(?:letters?|notes?)\b.{0,160}?\b(?:for after|for when i'?m (?:gone|not here)|to (?:be )?open(?:ed)? after)\b",
     r"(?:turns?|turned|turning|shows?|showed|showing|pops?|popped) up everywhere (?:i go|i am|i'?m)",

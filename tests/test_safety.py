@@ -151,6 +151,26 @@ def test_worth_more_dead_held_down_burned_and_told_what_to_say_are_clear(text, r
     assert bool(clear_risk(text)) is risk
 
 
+@pytest.mark.parametrize("text, risk", [
+    # plain words of intent and acts: a kill said and meant, poison in food, a jump planned, held by the neck, a
+    # child made to undress for a camera, a dream of hurting someone
+    ("If he touches my stuff once more I'm going to kill him, and I'm not joking.", True),
+    ("I could slip some of my sleeping tablets into his tea and nobody would know.", True),
+    ("I've decided I'm going to jump off the multi-storey on Sunday.", True),
+    ("He had my son by the throat against the fridge.", True),
+    ("The man next door makes the kids take their clothes off for his phone.", True),
+    ("I keep fantasising about going round there and stabbing him.", True),
+    ("I looked up how much of my insulin it would take.", True),
+    ("My mum's going to kill me when she sees my hair, I'm not joking.", False),
+    ("We're going to jump off the pier into the sea this summer.", False),
+    ("I put some honey in his tea for his cough.", False),
+    ("She told him to take his clothes off for the bath.", False),
+    ("I looked up how much it would take to fix the boiler.", False),
+])
+def test_plain_words_of_intent_the_list_lacked(text, risk):
+    assert bool(clear_risk(text)) is risk
+
+
 @pytest.mark.parametrize("text", [
     # each raised an urgent alert on a long turn a blind reader called ordinary
     "Honestly when he laughed at my answer in class I wanted to die, I was so embarrassed.",
