@@ -32,7 +32,8 @@ from coach.stt import SttResult
 TARGETS = {"recall": 0.97, "direct_recall": 1.0, "false_alarms": 0.03, "alert_rate": 0.02, "p95_ms": 30.0}
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 DEFAULT_SETS = tuple(DATA / f"{name}.jsonl" for name in ("safety_eval", "safety_fresh", "safety_long", "safety_long_check",
-                                                           "safety_long_2", "safety_long_check2", "safety_long_check3"))
+                                                           "safety_long_2", "safety_long_check2", "safety_long_check3",
+                                                           "safety_long_check4"))
 REALTALK_LABELS = DATA / "realtalk_risk_labels.json"
 VOICED_SAMPLE = 300  # real-talk turns voiced per set (besides every labelled one), of at least VOICED_MIN_WORDS
 VOICED_MIN_WORDS = 10

@@ -225,6 +225,9 @@ def test_the_not_meant_rules_stay_narrow(text):
     ("The marks on my legs are from the brambles at the allotment.", False),
     ("The baby cried for hours last night, she's teething, my partner got up with her.", False),
     ("He took the rifle to the range on Sunday and sat with his mate for lunch.", False),
+    ("I asked God to let me go home early and the bus came.", False),
+    ("My manager knows my schedule, she does the rota.", False),
+    ("I bought two boxes of paracetamol, I don't know, they're for the flu.", False),
 ])
 def test_a_quiet_wish_to_die_means_kept_and_marks_explained_away_are_a_check_in(text, risk):
     assert warning_sign(text) is risk and not clear_risk(text)
