@@ -474,27 +474,33 @@ _URGE_AT_OTHERS = re.compile(r"(?:wants?|wanted|wanting) to (?:\w+ )?(?:hurt|kil
 
 # The word named as a topic, not said of the partner: a prevention walk, a leaflet's warning, an article about it, a
 # sports drill ("coach made us run suicides"), someone else's self-harm ("my friend told me she'd been cutting").
-_TOPIC = re.compile(r"(?:suicid\w*|self[- ]?harm\w*)(?= (?:prevention|awareness|helpline|hotline|line|walk|squeeze|drills?|"
+_TOPIC_WORD = re.compile(r"suicid\w*|self[- ]?harm\w*")
+_TOPIC = re.compile(r"(?:" + _TOPIC_WORD.pattern + r")(?= (?:prevention|awareness|helpline|hotline|line|walk|squeeze|drills?|"
                     r"sprints?|training|module|policy|risk assessment|statistics|rates?|course))")
 _TOPIC_BEFORE = re.compile(r"(?:\b(?:run|running|ran|do|doing|did) (?:\w+ )?$|\b(?:warning|warnings|leaflet|label|article|"
                            r"tab|website|page|documentary|podcast|lecture|module|training|course|book|episode|side effects?) "
                            r"(?:\w+ ){0,5}(?:about|on|of|for|mentions?|mentioning|says) (?:\w+ ){0,3}$)")
+_HABIT = re.compile(r"(?:started|start|been|keep|kept|keeps|went back to|gone back to) (?:cutting|burning)")
+_SENTENCE_END = re.compile(r"[.;!?]")
 _OTHERS_HABIT = re.compile(r"\b(?:she|he|they)(?:'d|'s| had| has| have|'ve)? $")
 
 
+def _sentence(clean: str, m: re.Match) -> str:
+    start = max((c.end() for c in _SENTENCE_END.finditer(clean, 0, m.start())), default=0)
+    stop = _SENTENCE_END.search(clean, m.end())
+    return clean[start : stop.start() if stop else len(clean)]
+
+
 def _not_meant(clean: str, m: re.Match) -> bool:
-    start = max((c.end() for c in re.finditer(r"[.;!?]", clean[: m.start()])), default=0)
-    stop = next((c.start() for c in re.finditer(r"[.;!?]", clean[m.end():])), len(clean) - m.end()) + m.end()
-    sentence, phrase = clean[start:stop], m.group(0)
-    if re.fullmatch(r"suicid\w*|self[- ]?harm\w*", phrase) and (
+    phrase = m.group(0)
+    if _TOPIC_WORD.fullmatch(phrase) and (
             _TOPIC.match(clean, m.start()) or _TOPIC_BEFORE.search(clean[max(0, m.start() - 80) : m.start()])):
         return True
-    if re.match(r"(?:started|start|been|keep|kept|keeps|went back to|gone back to) (?:cutting|burning)", phrase) and \
-            _OTHERS_HABIT.search(clean[max(0, m.start() - 12) : m.start()]):
+    if _HABIT.match(phrase) and _OTHERS_HABIT.search(clean[max(0, m.start() - 12) : m.start()]):
         return True
-    if _DEATH_WISH.search(phrase) and _EMBARRASSED.search(sentence):
+    if _DEATH_WISH.search(phrase) and _EMBARRASSED.search(_sentence(clean, m)):
         return True
-    if _ATTACK.search(phrase) and _TANTRUM.search(sentence) and _SMALL_CHILD.search(clean):
+    if _ATTACK.search(phrase) and _TANTRUM.search(_sentence(clean, m)) and _SMALL_CHILD.search(clean):
         return True
     if _URGE_AT_OTHERS.search(phrase) and _PART_SUBJECT.search(clean[max(0, m.start() - 60) : m.start()]):
         return True
