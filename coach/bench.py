@@ -112,12 +112,23 @@ def read_corpus(folder: Path) -> list[Clip]:
 VOICES = (("en-us", 155), ("en-gb", 165), ("en-us+f3", 140), ("en-us+m3", 175))  # espeak-ng voice, words/min
 
 
+# A transcriber's note of what was not said ("[laughs]", "[crosstalk]", "[foreign language]"): a partner never says it.
+_STAGE_DIRECTION = re.compile(r"\s*\[[^\]]*\]\s*")
+
+
+def spoken(text: str) -> str:
+    """The words a speaker said, without a transcript's notes in brackets (espeak-ng would read "[laughs]" aloud)."""
+    return " ".join(_STAGE_DIRECTION.sub(" ", text).split())
+
+
 def voice(utterances: list[tuple[str, str]], folder: Path, voices=VOICES[:1]) -> list[Clip]:
-    """(id, text) pairs spoken by espeak-ng into `folder`, taking the voices in turn."""
+    """(id, text) pairs spoken by espeak-ng into `folder`, taking the voices in turn; a transcript's notes in
+    brackets are not spoken, and the clip's reference is what was."""
     if shutil.which("espeak-ng") is None:
         raise CoachError("espeak-ng is needed to voice a corpus: `apt-get install espeak-ng`, or pass --corpus DIR")
     clips = []
     for i, (clip_id, text) in enumerate(utterances):
+        text = spoken(text)
         name, speed = voices[i % len(voices)]
         path = folder / f"{clip_id}.wav"
         # the text on standard input: a line of real talk may start with "-", which espeak-ng would read as an option

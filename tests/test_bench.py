@@ -163,3 +163,11 @@ def test_live_report_prints_the_cost_and_the_delivery_breakdown():
     assert "first text 100.0 ms, complete 200.0 ms" in text
     assert "live 150 / 150 ms, replay 90 / 90 ms" in text
     assert "queued 5 / 5 ms, transit 40 / 40 ms, drawing 2 / 2 ms" in text
+
+
+def test_a_transcripts_notes_in_brackets_are_not_spoken():
+    from coach.bench import spoken
+
+    assert spoken("Well [laughs] I tried, [crosstalk] you know.") == "Well I tried, you know."
+    assert spoken("[foreign language] It was hard.") == "It was hard."
+    assert spoken("No notes here.") == "No notes here."
