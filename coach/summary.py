@@ -16,6 +16,7 @@ from coach import wording
 OPENING = "It sounds like"
 PART_OPENING = "It sounds like a part of you"
 SUMMARY_MAX = 140  # a reflection read aloud in one breath
+JOINED_MAX = 115  # two clauses of theirs together: short ones, or the fact crowds out what weighs on them
 LLM_SUMMARY_MAX = 100  # the LLM's own summary, capped by its grammar (coach/hints.py)
 
 # At least this share of the summary's own content words must be the partner's. Read by hand over the 135M model's
@@ -90,9 +91,10 @@ _OWN_VOICE_MIN = 34  # characters before the model's own "I": "It sounds like a 
 
 _CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+|\s+-+\s+|\s+but\s+", re.I)
 _LEAD = re.compile(
-    r"^(?:(?:and|but|so|well|honestly|um+|uh+|yeah|yes|no|oh|like|hi|hai|hello|hey|okay|ok|actually|anyway|also|then|"
+    r"^(?:(?:and|but|so|well|honestly|um+|uh+|yeah|yes|no(?! one\b| longer\b)|oh|like|hi|hai|hello|hey|okay|ok|actually|anyway|also|then|"
     r"now|lately|recently|sometimes|often|basically|afterwards|after that|later|you know|i mean|i guess|maybe|sure|"
     r"of course|thanks|thank you|thanx|i see|i think(?! about| of)|i feel like|to be honest|some nights|some days|"
+    r"there(?= (?:i|we|he|she|they)\b)|"
     r"most days|every day|every morning|every night|these days|right now|today|at night|no matter how \w+ "
     r"it (?:is|seems))(?![\w'])[\s,]*)+",
     re.I,
@@ -183,6 +185,22 @@ def _part_predicate(rest: str) -> str | None:
     return " ".join(head + [_third_singular(w[i])] + after)
 
 
+_WE = {"we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves", "we're": "you're",
+       "we've": "you've", "we'd": "you'd", "we'll": "you'll"}
+_WE_WORDS = re.compile(r"\b(?:we're|we've|we'd|we'll|we|us|our|ours|ourselves)\b", re.I)
+
+
+def _said_back(text: str) -> str:
+    """The partner's clause turned to them: "I" -> "you" (coach/wording.py), and "we" -> "you" too (the partner is
+    one of "we": "we don't have the money" -> "you don't have the money"); "your friends and you" -> "you and your
+    friends"."""
+    # "my friends and I" as the subject (at the clause's start or after "that", "when"...): "you and your friends"
+    text = re.sub(r"(^|\b(?:that|when|because|so|and|but|if|where|while)\s+)(my (?:(?!(?:is|are|was|were|am|have|has|"
+                  r"had)\b)[\w']+ ){0,2}(?!(?:is|are|was|were|am|have|has|had)\b)[\w']+) and I(?= )",
+                  r"\1I and \2", text, flags=re.I)
+    return _WE_WORDS.sub(lambda m: _WE[m.group(0).lower().replace("\u2019", "'")], wording.to_second_person(text))
+
+
 def _lower_first(text: str) -> str:
     first, _, rest = text.partition(" ")
     if first.lower() in wording.STOP_WORDS or first.lower() in {"part", "when", "whenever", "every", "whenever"}:
@@ -227,28 +245,69 @@ _HEDGE = re.compile(r"^(?:i don'?t know|i dunno|i'm not sure|i think so|i guess 
                     r"to (?:explain|say|put) it|not really|i mean|whatever|or something|and stuff|and that)\b(?!\s+\w+\s+\w+\s+\w+)",
                     re.I)
 # A clause the speaker broke off ("so it", "and the") is not said back.
-_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|which|the|a|an|to|of|with|if|when|than|as|uh+|um+|er)$"
+_DANGLING = re.compile(r"\b(?:so|and|but|or|because|cause|which|the|a|an|to|of|with|if|when|than|as|uh+|um+|er|very|"
+                       r"really|quite|pretty|just|my|your|their|our)$"
                        r"|\b(?:so|and|but|because|cause) (?:it|i|we|they|he|she|you|that|then)$", re.I)
 _FILLERS = re.compile(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sort of|sorta)\b,?\s*", re.I)
 
 
+# "like" said as a filler, not a likeness: after an intensifier ("very like depressed") or before a place, a time or
+# an amount ("running like outside", "like when a friend asks", "I had like three beers"); "it's like when", "feel
+# like at home" are likenesses and stay.
+_LIKE_FILLER = re.compile(
+    r"\b(?:(very|so|pretty|totally)(?:,? \1)?|(\w+ing|had|have|for|about|around|maybe|got|been|drank|smoked|took|"
+    r"spend|spent|at|in|on)),? like,? (?=(?:when|whenever|outside|inside|at|in|on|every|all|a lot|totally|literally|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|twenty|a couple|half|\d|\w+ed\b|\w+y\b))"
+    # "really like", "just like" are a verb ("I really like it") unless a feeling follows
+    r"|\b(really|just|always|constantly|still),? like,? (?=(?:\w+ed|tired|sad|angry|upset|lonely|anxious|nervous|"
+    r"scared|worried|happy|low|down|stuck|lost|numb|empty)\b)", re.I)
+# A person named and then their pronoun, as speech does ("my mom she's always saying"): the name alone.
+_RESUMED = re.compile(r"\b((?:my|his|her|their|our|the) (?:\w+ )?(?:mom|mum|mother|dad|father|wife|husband|son|"
+                      r"daughter|brother|sister|boss|friend|partner|girlfriend|boyfriend|doctor|teacher|kid|child|"
+                      r"parents|kids|friends))(?:,)? (?:she|he|they)\b(?=(?:'s|'re| is| are| was| were| does| do| always| "
+                      r"never| keeps| just))", re.I)
+
+
 def _plain(clause: str) -> str:
-    """A clause without the fillers and stumbles of speech ("um", "you know", "it it")."""
+    """A clause without the fillers and stumbles of speech ("um", "you know", "it it", "like" as a filler, "my mom
+    she's" for "my mom's")."""
     clause = _FILLERS.sub("", clause)
-    # a stumble is said once: "it it", "six months, six months", "I just, I just"
-    clause = re.sub(r"\b((?:[\w']+ ){0,2}[\w']+)(?:,? \1\b)+", r"\1", clause.strip(), flags=re.I)
-    return clause.strip(" ,")
+    clause = _LIKE_FILLER.sub(lambda m: f"{m.group(1) or m.group(2) or m.group(3)} ", clause)
+    clause = _RESUMED.sub(r"\1", clause)
+    return _said_once(clause).strip(" ,")
+
+
+def _said_once(text: str) -> str:
+    """A stumble is said once: "it it", "six months, six months", "I just, I just", "very, very"."""
+    return re.sub(r"\b((?:[\w']+ ){0,2}[\w']+)(?:,? \1\b)+", r"\1", text.strip(), flags=re.I)
 
 
 def _clauses(turn: str) -> list[tuple[str, str]]:
     """(leading "when ..." clause or "", main clause) pairs, in the partner's order, fillers stripped."""
-    parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(turn.replace("\u2019", "'")) if p and p.strip(" .!?;,")]
-    out, pending = [], ""
+    parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(_said_once(turn.replace("\u2019", "'")))
+             if p and p.strip(" .!?;,")]
+    # "My friends, who don't drink, would be happy": the comma split a subject from its relative clause; joined again
+    joined: list[str] = []
+    relative = False  # the last part is a subject and its "who" clause: its verb may follow after another comma
     for p in parts:
+        if joined and _RELATIVE.match(p) and _BARE_NOUN.match(joined[-1]):
+            joined[-1], relative = f"{joined[-1]} {p}", True
+        elif relative and _VERB_NEXT.match(p):
+            joined[-1], relative = f"{joined[-1]} {p}", False
+        else:
+            joined.append(p)
+            relative = False
+    parts = joined
+    out, pending, negated = [], "", False
+    for p in parts:
+        if negated:  # "that's not to say I wanna run a marathon": what they do not mean is not said back
+            negated = False
+            continue
+        negated = bool(_NOT_SAYING.search(p))
         p = _plain(p)
         p = _LEAD.sub("", p).strip()
         p = _KNOW_THAT.sub("", p).strip()
-        if not p or _HEDGE.match(p) or _DANGLING.search(p):
+        if not p or _HEDGE.match(p) or _DANGLING.search(p) or _NOT_SAYING_HEAD.match(p):
             continue
         if _SUBORDINATE.match(p) and len(p.split()) <= 10:
             pending = p
@@ -258,12 +317,22 @@ def _clauses(turn: str) -> list[tuple[str, str]]:
     return out
 
 
+_NOT_SAYING_HEAD = re.compile(r"^(?:that's |this is |it's |i'm )?(?:not to say|not saying|not that)\b", re.I)
+_NOT_SAYING = re.compile(r"\b(?:not to say|not saying|doesn't mean|does not mean|not that)(?: like)?$", re.I)
+_RELATIVE = re.compile(r"^(?:who|whose|which)\b", re.I)
+_VERB_NEXT = re.compile(r"^(?:would|will|is|are|was|were|have|has|had|can|could|should|don't|doesn't|didn't|do|does|did|"
+                        r"never|always|just|really|still|seem|seems|keep|keeps|won't|wouldn't|can't|couldn't)\b", re.I)
+_BARE_NOUN = re.compile(r"^(?:(?:and|but|so|well|yeah|um|uh),? )*(?:my|his|her|their|our|the|a|an|this|that|these|those|"
+                        r"some|all|most|many) [\w']+(?: [\w']+)?$", re.I)
+
+
 _I_SUBJECT = re.compile(r"^(i'm|im|i've|i'd|i'll|i)\s+(.+)$", re.I)
 _CONTRACTED = {"i'm": "am", "im": "am", "i've": "have", "i'd": "would", "i'll": "will", "i": ""}
 
 
 _BUT = re.compile(r",?\s+but\s+", re.I)
-_REPORTING = re.compile(r"\b(?:says|said|thinks|told me|tells me|reckons|asked|asks)$", re.I)
+_REPORTING = re.compile(r"\b(?:says|said|saying|thinks|told me|tells me|telling me|reckons|asked|asks|(?:is|was|be|'s) like)$",
+                        re.I)
 _WEIGHING_HEAD = re.compile(r"^(?:i know|i want|i'd like|i need|i should|i could|i'm trying|i try|i tried|i've tried|"
                             r"i've been trying|i think i should|i wanna|i would like|i'd love|part of me wants)\b", re.I)
 
@@ -280,6 +349,8 @@ def _weighing(turn: str) -> list[tuple[int, str]]:
         if len(halves) != 2:
             continue
         a, b = (_LEAD.sub("", _plain(h)).strip(" ,") for h in halves)
+        if _NOT_SAYING_HEAD.match(a):
+            continue  # "that's not to say I want X, but Y": X is what they do not mean; Y is a clause of its own
         weighing = bool(_WEIGHING_HEAD.match(a))
         if not (weighing or _SUBJECT.match(a)) or len(b.split()) < 3 or _QUESTION.match(b) or _REPORTING.search(b):
             continue
@@ -287,8 +358,8 @@ def _weighing(turn: str) -> list[tuple[int, str]]:
                or _HEDGE.match(x) for x in (a, b)):
             continue
         # a change weighed comes first; any other "this, but that" is still both halves of what they said
-        out.append((-1 if weighing else 0, f"{OPENING} {_lower_first(wording.to_second_person(a))},{BOTH_SIDES}"
-                                            f"{_lower_first(wording.to_second_person(b))}"))
+        out.append((-1 if weighing else 0, f"{OPENING} {_lower_first(_said_back(a))},{BOTH_SIDES}"
+                                            f"{_lower_first(_said_back(b))}"))
     return out
 
 
@@ -310,30 +381,30 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             continue
         if _REPORTING.search(clause) or len(clause.split()) < 3 or re.search(r"\bpart of me$", clause, re.I):
             continue  # "my wife says" alone, "yeah okay", "I'm a part of me" (misheard): nothing to say back
-        when = (_lower_first(wording.to_second_person(lead)) + ", ") if lead else ""
+        when = (_lower_first(_said_back(lead)) + ", ") if lead else ""
         m = _PARTS.match(clause)
         if m and clause[m.end():].strip():
-            found.append((0, f"{OPENING} {when}a part of you {wording.to_second_person(clause[m.end():])}"))
+            found.append((0, f"{OPENING} {when}a part of you {_said_back(clause[m.end():])}"))
             continue
         m = _THE_PART_THAT.match(clause)
         if m and clause[m.end():].strip():
             found.append((0, f"{OPENING} {when}the part of you {m.group(1).lower()} "
-                             f"{wording.to_second_person(clause[m.end():])}"))
+                             f"{_said_back(clause[m.end():])}"))
             continue
         m = _MY_PART.match(clause)
         if m and clause[m.end():].strip():
-            found.append((0, f"{OPENING} {when}your {m.group(2).lower()} {wording.to_second_person(clause[m.end():])}"))
+            found.append((0, f"{OPENING} {when}your {m.group(2).lower()} {_said_back(clause[m.end():])}"))
             continue
         if _FRAGMENT.match(clause) and set(wording.words(clause)) & (set(FEELINGS) - {"down", "low", "lost", "empty"}):
-            found.append((1, f"{OPENING} {when}you feel {_lower_first(wording.to_second_person(clause))}"))
+            found.append((1, f"{OPENING} {when}you feel {_lower_first(_said_back(clause))}"))
             continue
         m = _I_SUBJECT.match(clause)
         if m and _part_predicate(_CONTRACTED.get(m.group(1).lower(), "") + " " + m.group(2)):
             # what they feel, want or fear, said back as theirs: "a part of you" only when they spoke of parts
-            found.append((1, f"{OPENING} {when}{_lower_first(wording.to_second_person(clause))}"))
+            found.append((1, f"{OPENING} {when}{_lower_first(_said_back(clause))}"))
             continue
         if _SUBJECT.match(clause) and not _QUESTION.match(clause):
-            found.append((2, f"{OPENING} {when}{_lower_first(wording.to_second_person(clause))}"))
+            found.append((2, f"{OPENING} {when}{_lower_first(_said_back(clause))}"))
     return found
 
 
@@ -377,16 +448,42 @@ HARD_ON_YOURSELF = (
 # What weighs on the partner, said without a feeling word ("I have a feeling I'm going to fail", "quitting doesn't
 # happen", "I messed it up"): the clause a counsellor reflects before the facts around it (blind judges, 2026-12-07:
 # "It sounds like you've smoked for five years" scored below the counsellor's reflection of what was hard).
-_CONCERN = re.compile(r"\b(?:fail(?:ed|ing|ure)?|can'?t|cannot|couldn'?t|hard(?:er)?|difficult|struggl\w*|problem|"
+_CONCERN = re.compile(r"\b(?:fail(?:ed|ing|ure)?|stress\w*|scar(?:y|ed|es)|frighten\w*|overwhelm\w*|tough|"
+                      r"(?:no one|nobody) (?:\w+ )?(?:cares?|listens?|helps?|supports?|understands?)|can'?t|cannot|couldn'?t|hard(?:er)?|difficult|struggl\w*|problem|"
                       r"worr\w*|afraid|scared|doesn'?t (?:happen|work)|didn'?t (?:happen|work)|never (?:works?|happens?)|"
                       r"messed|screwed|not enough|too much|give up|gave up|giving up|miss(?:ing)?|hate|sick of|tired of|"
                       r"stuck|pressure|lost|losing|alone|nobody|no one|doubt\w*|no (?:faith|hope|idea what to do)|"
                       r"(?:don'?t|do not) know (?:what|how) to)\b", re.I)
 
 
+# Speech is not grammar: a clause that lost its subject or verb on the way ("the foods that I'm eating, I don't think
+# are great" -> "you don't think are great"; "if I remember said that"; "the foods that you're eating" alone) is no
+# sentence to say back. Each is a shape read in real client turns heard by Whisper.
+_BROKEN = re.compile(
+    r"\b(?:think|thinks|know|knows|guess|believe|suppose|remember|forget)\s+(?:are|is|was|were|am|said|did|went|told|"
+    r"had)\b"
+    r"|^it sounds like (?:the|this|that|these|those|your|his|her|their) [\w']+(?: [\w']+)? (?:that|which|who)"
+    r"(?: [\w']+){1,4}\.$", re.I)
+
+
+def _mended(text: str) -> str:
+    """Slips of speech a reflection must not repeat: "I'm actually been trying" -> "you've actually been trying"."""
+    return re.sub(r"\byou're ((?:\w+ly |just |still |really |even )*)been\b", r"you've \1been", text, flags=re.I)
+
+
 def _feelings(turn: str) -> list[str]:
-    said = set(wording.words(turn))
-    return [f for f in FEELINGS if f in said]
+    """The feelings the partner named, each only where it is not denied ("I didn't feel the least bit of guilt",
+    "I'm not angry", "no sadness"): a blind judge read "you feel guilt" back to a partner who had said none."""
+    said = wording.words(turn)
+    named = []
+    for i, w in enumerate(said):
+        if w in FEELINGS and w not in named and not _DENIED.intersection(said[max(0, i - 4) : i]):
+            named.append(w)
+    return [f for f in FEELINGS if f in named]
+
+
+_DENIED = {"not", "no", "never", "least", "without", "don't", "didn't", "doesn't", "isn't", "wasn't", "aren't", "weren't",
+           "won't", "wouldn't", "can't", "cannot", "nor", "hardly", "barely", "neither"}
 
 
 def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
@@ -396,18 +493,73 @@ def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
         for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
             if not any(wording.near_equal(text, e) for e in earlier):
                 return text
-    usable = []
+    usable, seconds = [], []
     for order, (rank, text) in enumerate(_candidates(turn)):
-        fitted = _fit(text)
+        fitted = _fit(_mended(text))
+        if fitted is not None and _BROKEN.search(fitted):
+            continue
         if BOTH_SIDES in text and fitted and BOTH_SIDES not in fitted:
             continue  # both sides of what they said, cut to fit, are one side only: a candidate of its own already
-        if rank >= 2 and fitted and _CONCERN.search(fitted):
-            rank = 1  # what weighs on them comes before the facts around it
-        if fitted and not [p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"]:
-            felt = bool(set(wording.words(fitted)) & set(FEELINGS))
-            # then the fuller clause, then the later one: what a partner says last is usually what they came to say
-            usable.append((rank, not felt, -len(wording.content_words(fitted)), -order, fitted))
-    return min(usable)[-1] if usable else None
+        if rank >= 2 and fitted and (_CONCERN.search(fitted) or _VALUE.search(fitted)):
+            rank = 1  # what weighs on them or what they value comes before the facts around it
+        if not fitted:
+            continue
+        problems = {p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"}
+        felt = bool(set(wording.words(fitted)) & set(FEELINGS))
+        # then the fuller clause, then the later one: what a partner says last is usually what they came to say
+        candidate = (rank, not felt, -len(wording.content_words(fitted)), -order, fitted)
+        if not problems:
+            usable.append(candidate)
+        if problems <= {"does not speak to the partner"} and _weighs(fitted) and _PERSON.match(_body(fitted)):
+            seconds.append(candidate)  # "no one even cares about it": said after a clause of theirs, it does
+    if not usable:
+        return None
+    best = min(usable)
+    return _with_second(best, sorted(set(usable) | set(seconds)), turn, earlier) or best[-1]
+
+
+# A clause without "you" may follow one of theirs only when it is about people ("no one cares", "my mum worries"):
+# "it's pretty mad" (Whisper's "bad") describes a thing, and said after theirs it reads as a verdict.
+_PERSON = re.compile(r"(?:no one|nobody|everyone|everybody|people|someone|somebody|he|she|they|your \w+)\b", re.I)
+# What the partner values or what helps them ("it's fun", "it helps me relax"): their reasons, what a counsellor
+# reflects before the facts around them, as much as what weighs on them.
+_VALUE = re.compile(r"\b(?:fun|enjoy\w*|love|relax\w*|helps?|helped|good for|important|matters?|proud|hope\w*|"
+                    r"looking forward)\b", re.I)
+
+
+def _weighs(summary: str) -> bool:
+    """The clause says what weighs on the partner or what they feel."""
+    return bool(_CONCERN.search(summary) or set(wording.words(summary)) & set(FEELINGS))
+
+
+def _body(summary: str) -> str:
+    return summary[len(OPENING) + 1:].rstrip(".")
+
+
+def _with_second(best: tuple, usable: list[tuple], turn: str, earlier: Sequence[str]) -> str | None:
+    """Two of the partner's clauses said back together, in their order ("It sounds like you try to talk to your mom
+    about it, and no one even cares about it"): one clause alone is often the fact without what it meant to them.
+    Only plain clauses (not both sides of a change, not a part's words, not a self-attack's pain), only while it
+    still fits one breath, and only when the second says something the first does not."""
+    rank, *_, order, text = best
+    if rank < 1 or BOTH_SIDES in text or not text.startswith(OPENING + " "):
+        return None
+    seen = set(wording.content_words(text))
+    for other in usable:
+        if other[0] < 1 or BOTH_SIDES in other[-1] or other[3] == order:
+            continue
+        if not (_weighs(text) or _weighs(other[-1])):
+            continue  # two facts side by side say no more than one
+        words = set(wording.content_words(other[-1]))
+        if len(wording.content_words(_body(other[-1]))) < 2 or len(words & seen) > 0.5 * len(words):
+            continue  # the same thing said twice
+        first, second = (text, other[-1]) if -order < -other[3] else (other[-1], text)
+        if not (set(wording.words(first)) & {"you", "your", "you're", "you've", "you'd", "you'll", "yourself"}):
+            continue  # the partner's own clause leads
+        joined = f"{OPENING} {_body(first)}, and {_lower_first(_body(second))}."
+        if len(joined) <= JOINED_MAX and not check_summary(joined, turn, earlier):
+            return joined
+    return None
 
 
 def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:

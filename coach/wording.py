@@ -232,8 +232,10 @@ _INSULTS = (r"stupid", r"idiots?", r"idiotic", r"dumb", r"morons?", r"losers?", 
             r"monster", r"evil", r"selfish", r"horrible person", r"(?:a )?mess")
 _VIOLENT = (r"kill\w*", r"murder\w*", r"die", r"died", r"dies", r"dying", r"dead", r"death", r"suicid\w*", r"stab\w*",
             r"shoot\w*", r"shot", r"hit", r"hits", r"hitting", r"beat\w*", r"punch\w*", r"slap\w*", r"chok\w*",
-            r"strangl\w*", r"rape\w*", r"abus\w*", r"harm\w*", r"cut (?:myself|yourself)", r"weapons?",
-            r"guns?", r"knife", r"knives", r"blood\w*", r"overdos\w*")
+            r"strangl\w*", r"rape\w*", r"abus\w*", r"harm(?!ful|less)\w*", r"cut(?:ting)? (?:myself|yourself)",
+            r"weapons?", r"guns?", r"knife", r"knives", r"overdos\w*",
+            # a health word is no violence: "my blood sugar is high", "smoking is harmful"
+            r"blood(?!\w* (?:sugars?|pressure|tests?|work|levels?|counts?|glucose|donation|donor)\b)\w*")
 _UNSAFE = re.compile(r"\b(?:" + "|".join(_INSULTS + _VIOLENT) + r")\b")
 _SELF_ATTACK = re.compile(
     r"\bi(?:'m| am|m) (?:just |so |such |really |a |an |the |totally |completely |a total |a complete |such an? |"

@@ -178,9 +178,48 @@ def test_clip_ends_a_cut_summary_at_its_last_clause():
     # what weighs on them, before the longer clause of facts around it
     ("My sister drove me over to the clinic on Tuesday afternoon after work. I have a feeling I'm going to fail again.",
      "It sounds like you have a feeling you're going to fail again."),
+    # a short fact and what weighs on them, together and in their order ("no one" is no answer "no")
+    ("I ring my brother every week, and no one ever listens to me.",
+     "It sounds like you ring your brother every week, and no one ever listens to you."),
+    # "like" as a filler goes; a likeness stays
+    ("I'm always like exhausted after the night shift.", "It sounds like you're always exhausted after the night shift."),
+    ("I had like four coffees before lunch.", "It sounds like you had four coffees before lunch."),
+    # a stumble across a comma is said once, and an intensifier left hanging is no clause
+    ("I'm so, so tired of the arguing.", "It sounds like you're so tired of the arguing."),
+    # a person and then their pronoun, as speech does
+    ("My dad he's always telling me to get a proper job.", "It sounds like your dad's always telling you to get a proper job."),
+    # "we" includes the partner; "my friends and I" is "you and your friends"
+    ("We just can't afford the rent on this flat anymore.", "It sounds like you just can't afford the rent on this flat anymore."),
+    ("It's the one thing that my sister and I still do together.",
+     "It sounds like it's the one thing that you and your sister still do together."),
+    # a subject the comma split from its "who" clause is joined again
+    ("My neighbours, who have three dogs, would be glad if I moved.",
+     "It sounds like your neighbours who have three dogs would be glad if you moved."),
+    # a health word is no violence: said back
+    ("My blood pressure has been creeping up since the winter.",
+     "It sounds like your blood pressure has been creeping up since the winter."),
+    # what they say they do not mean is not said back
+    ("That's not to say I want to move abroad, but I need a change of job.", "It sounds like you need a change of job."),
+    # a speech slip is mended, and a clause that lost its subject is not said back
+    ("I'm honestly been trying to eat better.", "It sounds like you've honestly been trying to eat better."),
 ])
 def test_template_summary_from_the_partners_words(turn, expected):
     assert template_summary(turn) == expected
+
+
+def test_a_feeling_the_partner_denies_is_not_said_back():
+    # no clause of theirs to say back: only the feelings they named could be, and guilt they did not feel is none
+    assert "you feel guilt" not in template_summary("Honestly, about the party, not the least bit of guilt.").lower()
+    assert "sad" in template_summary("So sad, honestly, so sad.").lower()
+
+
+@pytest.mark.parametrize("turn, never", [
+    ("The meals that I cook at home, I don't think are very healthy.", "think are"),
+    ("If I remember said that to my boss, I'd be fired.", "remember said"),
+    ("The shoes that I bought.", "The shoes"),
+])
+def test_a_clause_that_lost_its_subject_or_verb_is_not_said_back(turn, never):
+    assert never.lower() not in template_summary(turn).lower()
 
 
 def test_both_sides_cut_to_fit_are_not_taken_for_both_sides():
