@@ -107,8 +107,28 @@ CUES: dict[str, re.Pattern[str]] = {
                 + _BODY + r"\b|\b(?:feel|felt|feeling) (?:so |really |all |kind of )?(?:tense|tight|heavy|clenched|knotted)\b",
         "weighing": r"\b(?:i know i (?:should|need to|ought to)|i (?:want|'d like|would like|wanna|need) to (?:\w+ ){0,4}\w+,? "
                     r"but|i(?:'ve)? tried (?:to )?(?:\w+ ){0,4}\w+,? but|it'?s not (?:really )?(?:a|that big a) (?:problem|deal)|"
-                    r"i don'?t see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
+                    r"i (?:really |just )?don'?t (?:really )?see (?:the|what the|it as a) (?:big )?(?:deal|problem)|part of me wants to (?:\w+ ){0,4}\w+,? but)\b",
         "feeling": r"\b(?:" + "|".join(_FEELING_WORDS) + r")\b",
+        # someone close says or worries something about them ("my wife says I drink too much")
+        "others_view": r"\b(?:my|the|his|her) (?:wife|husband|partner|mum|mom|mother|dad|father|son|daughter|doctor|"
+                       r"doc|nurse|gp|friends?|boss|sister|brother|girlfriend|boyfriend|family|kids|parents|po|"
+                       r"probation officer|counsellor|teacher)\b(?: \w+){0,3} (?:says|said|thinks|thought|keeps? "
+                       r"(?:telling|saying|asking)|told me|tells me|wants me to|worr(?:y|ies|ied)|is worried|nags?|"
+                       r"(?:is|are|'s) (?:always )?on at me|(?:'s|has|is) been (?:getting )?on (?:at )?me|reckons|doesn't like|"
+                       r"hates it when)\b"
+                       r"|\b(?:friend|someone|everyone|people) who (?:thinks?|says?) i\b"
+                       r"|\b(?:wife|husband|partner|mum|mom|mother|dad|father|doctor|boss|girlfriend|boyfriend|family)"
+                       r"(?:'s| has| is) (?:been |always )?(?:getting )?on (?:at )?me\b",
+        # something practical in the way
+        "obstacles": r"\b(?:i don'?t know how to (?:get|find|start|do|pay|fill)|can'?t afford|(?:don'?t|do not|never) "
+                     r"have (?:the |enough )?(?:money|time|transport|a car)|no (?:time|money|transport)|too expensive|"
+                     r"waiting list|i hate (?:making|calling|phone|needles|going to)|scared of needles|can'?t get "
+                     r"(?:there|to (?:the|a))|(?:^|[.,;] )(?:the )?(?:problem|trouble) is\b|gets? in the way|all (?:this|the) "
+                     r"paperwork)\b",
+        # what they hope for, or would like to do
+        "hope": r"\b(?:i(?:'d| would) (?:really )?(?:like|love) to|i (?:just )?hope|i'?m hoping|i was (?:really )?"
+                r"hoping|my goal|i wish i could|one day i|someday i|i'?m looking forward|i want to (?:be able|become|"
+                r"go back|get back|be there|be around|be healthy|be a better))\b",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
                       r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
@@ -119,6 +139,7 @@ CUE_MOVES = {
     "blended": "unblend", "against_part": "unblend", "self_energy": "befriend", "exile_story": "witness",
     "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
     "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm", "feeling": "find",
+    "others_view": "others_view", "obstacles": "obstacles", "hope": "hope",
 }
 
 
@@ -235,7 +256,7 @@ class MovePlan:
 # childhood story (witness), a feeling named (find: "is there a part of you that feels this?"), a wall (permission).
 # Without any of these, the partner is telling how things are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
 # (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
-NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission"})
+NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission", "others_view", "obstacles", "hope"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 

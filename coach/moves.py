@@ -525,8 +525,107 @@ WEIGH = Move(
     ),
 )
 
+# Three moments of a real session that are neither a story to invite nor parts work (blind judges, 2026-12-07: "reflect
+# and invite more" on every turn is harmless but rarely the best next move): someone close is worried about them,
+# something practical stands in the way, or they say what they hope for.
+OTHERS_VIEW = Move(
+    "others_view", "hear how others' worry lands",
+    "The partner reports what someone close says or worries about them: reflect how it lands, take no side.",
+    (
+        "Reflect how it is for them to hear this from someone close, without taking a side.",
+        "Stay with what they make of the other person's worry; no need to agree with it.",
+        "Reflect the other person's view and their own, side by side.",
+    ),
+    (
+        "What do you make of what they said?",
+        "How is it for you to hear that from them?",
+        "Where do you agree with them, and where not?",
+        "What do you think worries them most?",
+        "What would you like them to understand?",
+        "How do you see it yourself?",
+    ),
+    (
+        "My wife keeps telling me I drink too much.",
+        "The doctor says my blood pressure is up because of the smoking.",
+        "My mum is always on at me about my weight.",
+        "My friends think I'm drinking more than I used to.",
+        "My son told me he hates it when I smoke in the house.",
+        "The nurse said I need to cut down on salt.",
+        "My boss says I've been late too many times this month.",
+        "My girlfriend wants me to stop going out every weekend.",
+        "My probation officer says I have to keep going to school.",
+        "My sister reckons I spend too much time gaming.",
+        "My husband worries when I drive after a couple of drinks.",
+        "Everyone at home keeps saying I should talk to someone.",
+    ),
+)
+
+OBSTACLES = Move(
+    "obstacles", "reflect what stands in the way",
+    "The partner names practical things in the way (money, time, getting there, a fear of needles or calls).",
+    (
+        "Reflect what stands in the way, then ask which of it feels biggest.",
+        "Reflect each thing in the way before anything else, and take it seriously.",
+        "Stay with what makes this hard in practice, without solving it for them.",
+    ),
+    (
+        "Which of these feels like the biggest hurdle?",
+        "What has helped you get past something like this before?",
+        "What would make this a little easier?",
+        "Who could help you with some of this?",
+        "What part of this feels most doable?",
+        "What would you need to make a start?",
+    ),
+    (
+        "I hate making phone calls, so I keep putting off the appointment.",
+        "I don't know how I'd get to the clinic without a car.",
+        "We just don't have the money for a gym right now.",
+        "I never have time to cook, so I end up with takeaways.",
+        "The meetings are at night and I can't get a babysitter.",
+        "I don't know where to start with all those forms.",
+        "Everyone at work smokes on the break, it's hard not to join in.",
+        "I'm scared of needles, so I keep skipping the blood tests.",
+        "The waiting list is months long.",
+        "My shifts change every week, so I can't plan anything.",
+        "I can't afford the patches.",
+        "There's nowhere safe to walk round here.",
+    ),
+)
+
+HOPE = Move(
+    "hope", "reflect their hope",
+    "The partner says what they hope for or would like to do: reflect the hope and let them picture it.",
+    (
+        "Reflect the hope in what they said, and let them picture it.",
+        "Stay with what they want for themselves; let them say it in full.",
+        "Reflect what this hope says about what matters to them.",
+    ),
+    (
+        "What would that look like for you?",
+        "What would be a first small step toward it?",
+        "What makes this important to you right now?",
+        "How would you know you were getting there?",
+        "Who would notice first if things changed?",
+        "What do you picture when you imagine it?",
+    ),
+    (
+        "I'd like to go back to college and train as a nurse.",
+        "I hope I can be there for my kids when they're older.",
+        "One day I want to run a half marathon.",
+        "I'd love to be able to play football with my son again.",
+        "My goal is to be off the tablets by the summer.",
+        "I want to be well enough to travel next year.",
+        "I'm hoping to get my licence back.",
+        "I wish I could enjoy a night out without drinking.",
+        "I want to be someone my daughter can rely on.",
+        "If I stop, I'd like to save up for a holiday.",
+        "I hope my friends will back me up with this.",
+        "I'm looking forward to feeling fitter.",
+    ),
+)
+
 MOVES: tuple[Move, ...] = (FIND, FOCUS, FLESH_OUT, FEEL_TOWARD, BEFRIEND, ASK_FEAR, UNBLEND, WITNESS, APPRECIATE,
-                           PERMISSION, EXPLORE, AFFIRM, WEIGH)
+                           PERMISSION, EXPLORE, AFFIRM, WEIGH, OTHERS_VIEW, OBSTACLES, HOPE)
 # Moves that work with a part: they fit once the partner speaks of one (or stays with the one of an earlier turn).
 # Before that, the facilitator meets them where they are: reflect and invite more, affirm, weigh both sides, notice a
 # feeling that may be a part (find), witness a story of loss, respect a wall.

@@ -107,6 +107,14 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("There's a voice in my head that says I'll fail.", "part_named"),
     ("My angry side comes out when he's late.", "part_named"),
     ("That critical voice starts up again.", "part_named"),
+    # the moments of a session that are not parts work
+    ("My husband keeps telling me I'm on my phone too much.", "others_view"),
+    ("The GP said my cholesterol is up again.", "others_view"),
+    ("My dad's been on at me about getting a job.", "others_view"),
+    ("I don't know how to get to the leisure centre without a bus pass.", "obstacles"),
+    ("We can't afford the fees for the course this year.", "obstacles"),
+    ("I'd love to be able to take the grandkids swimming.", "hope"),
+    ("I'm hoping to be back at work by March.", "hope"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
@@ -275,6 +283,9 @@ LABELLED = [
     ("I have a glass of wine most nights, sometimes two if the kids have been hard work.", {"explore"}),
     ("I haven't had a cigarette since Sunday, which is the longest in years.", {"affirm"}),
     ("I know I should cut down but it's the one thing I look forward to.", {"weigh"}),
+    ("My sister thinks I've been gambling more since the divorce.", {"others_view"}),
+    ("I can't get to the gym because I don't have a car and the bus takes an hour.", {"obstacles"}),
+    ("One day I want to open a little bakery of my own.", {"hope"}),
 ]
 PRIMED = {"It's small and grey and it curls up in a ball.", "That voice sounds exactly like my grandmother used to.",
           "I can really see the perfectionist now, it's standing right there.", "I feel so much tenderness toward that kid.",
