@@ -284,8 +284,8 @@ def _said_once(text: str) -> str:
 
 def _clauses(turn: str) -> list[tuple[str, str]]:
     """(leading "when ..." clause or "", main clause) pairs, in the partner's order, fillers stripped."""
-    parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(_said_once(turn.replace("\u2019", "'")))
-             if p and p.strip(" .!?;,")]
+    said = _NUMBERS.sub(r"\1 or \2", _said_once(turn.replace("\u2019", "'")))  # "five, six years ago": one clause
+    parts = [p.strip(" .!?;,") for p in _CLAUSE_SPLIT.split(said) if p and p.strip(" .!?;,")]
     # "My friends, who don't drink, would be happy": the comma split a subject from its relative clause; joined again
     joined: list[str] = []
     relative = False  # the last part is a subject and its "who" clause: its verb may follow after another comma
@@ -317,6 +317,9 @@ def _clauses(turn: str) -> list[tuple[str, str]]:
     return out
 
 
+_NUMBER = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+           r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|hundred|\d+)")
+_NUMBERS = re.compile(r"\b(" + _NUMBER + r"),\s+(" + _NUMBER + r")\b", re.I)
 _NOT_SAYING_HEAD = re.compile(r"^(?:that's |this is |it's |i'm )?(?:not to say|not saying|not that)\b", re.I)
 _NOT_SAYING = re.compile(r"\b(?:not to say|not saying|doesn't mean|does not mean|not that)(?: like)?$", re.I)
 _RELATIVE = re.compile(r"^(?:who|whose|which)\b", re.I)
@@ -324,6 +327,11 @@ _VERB_NEXT = re.compile(r"^(?:would|will|is|are|was|were|have|has|had|can|could|
                         r"never|always|just|really|still|seem|seems|keep|keeps|won't|wouldn't|can't|couldn't)\b", re.I)
 _BARE_NOUN = re.compile(r"^(?:(?:and|but|so|well|yeah|um|uh),? )*(?:my|his|her|their|our|the|a|an|this|that|these|those|"
                         r"some|all|most|many) [\w']+(?: [\w']+)?$", re.I)
+
+
+_DOING = re.compile(r"^(?:just )?(?:mostly|usually|normally|sometimes|often|always)(?: just)? (?:hang|go|play|"
+                    r"watch|drink|smoke|work|sit|spend|meet|walk|stay|eat|cook|drive|read|listen|text|call|visit|"
+                    r"try|take)\s+\w", re.I)
 
 
 _I_SUBJECT = re.compile(r"^(i'm|im|i've|i'd|i'll|i)\s+(.+)$", re.I)
@@ -405,6 +413,9 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             continue
         if _SUBJECT.match(clause) and not _QUESTION.match(clause):
             found.append((2, f"{OPENING} {when}{_lower_first(_said_back(clause))}"))
+        elif _DOING.match(clause) and not set(wording.words(clause)) & {"you", "your"}:
+            # what they do, its "I" left out as speech does ("mostly just hang out with my friends")
+            found.append((2, f"{OPENING} {when}you {clause[0].lower()}{_said_back(clause)[1:]}"))
     return found
 
 
@@ -429,6 +440,11 @@ GENERIC = (
     "It sounds like you have been weighing this up.",
     "It sounds like there is a lot here for you.",
 )
+# The partner asked something (a question mark, or a question's words at the end): reflected as a question of theirs.
+_ASKS = re.compile(r"\?\s*$|\b(?:can you|could you|would you|do you know|what do you think|is that|is it|should i|"
+                   r"can i)\b[^.!]*\??\s*$", re.I)
+ASKED = ("It sounds like you are wondering about this.", "It sounds like you would like to know more about this.")
+
 # When the partner turns on themselves ("I'm so stupid", "I'm not gonna make a decent mom"), the reflection is of the
 # pain in it, never the verdict: said back, the verdict would be the coach agreeing with it.
 # Someone else's verdict on them ("my mom says I'm not gonna make a decent mom"): the sting, not the verdict.
@@ -451,7 +467,7 @@ HARD_ON_YOURSELF = (
 _CONCERN = re.compile(r"\b(?:fail(?:ed|ing|ure)?|stress\w*|scar(?:y|ed|es)|frighten\w*|overwhelm\w*|tough|"
                       r"(?:no one|nobody) (?:\w+ )?(?:cares?|listens?|helps?|supports?|understands?)|can'?t|cannot|couldn'?t|hard(?:er)?|difficult|struggl\w*|problem|"
                       r"worr\w*|afraid|scared|doesn'?t (?:happen|work)|didn'?t (?:happen|work)|never (?:works?|happens?)|"
-                      r"messed|screwed|not enough|too much|give up|gave up|giving up|miss(?:ing)?|hate|sick of|tired of|"
+                      r"messed|screwed|not enough|too much|give up|gave up|giving up|miss(?:ing)?|hate|sick of|tired of|fed up|"
                       r"stuck|pressure|lost|losing|alone|nobody|no one|doubt\w*|no (?:faith|hope|idea what to do)|"
                       r"(?:don'?t|do not) know (?:what|how) to)\b", re.I)
 
@@ -463,7 +479,8 @@ _BROKEN = re.compile(
     r"\b(?:think|thinks|know|knows|guess|believe|suppose|remember|forget)\s+(?:are|is|was|were|am|said|did|went|told|"
     r"had)\b"
     r"|^it sounds like (?:the|this|that|these|those|your|his|her|their) [\w']+(?: [\w']+)? (?:that|which|who)"
-    r"(?: [\w']+){1,4}\.$", re.I)
+    r"(?: [\w']+){1,4}\.$"
+    r"|\b(?:like|and|but|so) and\b|\b(?:too|and) so\.$", re.I)
 
 
 def _mended(text: str) -> str:
@@ -486,16 +503,17 @@ _DENIED = {"not", "no", "never", "least", "without", "don't", "didn't", "doesn't
            "won't", "wouldn't", "can't", "cannot", "nor", "hardly", "barely", "neither"}
 
 
-def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
+def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> str | None:
     """The reflection of the pain in a self-attack, else the best of the partner's own clauses said back; None when
-    neither fits."""
+    neither fits. With `about_them` false: the best clause of theirs that is not about them, said as their view
+    ("you feel it's a bit different down there"), the last resort before a generic line."""
     if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):  # a part's attack: reflected as the part's
         for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
             if not any(wording.near_equal(text, e) for e in earlier):
                 return text
-    usable, seconds = [], []
+    usable, seconds, other = [], [], []
     for order, (rank, text) in enumerate(_candidates(turn)):
-        fitted = _fit(_mended(text))
+        fitted = _fit(_owned(_mended(text)))
         if fitted is not None and _BROKEN.search(fitted):
             continue
         if BOTH_SIDES in text and fitted and BOTH_SIDES not in fitted:
@@ -506,16 +524,48 @@ def _from_words(turn: str, earlier: Sequence[str]) -> str | None:
             continue
         problems = {p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"}
         felt = bool(set(wording.words(fitted)) & set(FEELINGS))
-        # then the fuller clause, then the later one: what a partner says last is usually what they came to say
-        candidate = (rank, not felt, -len(wording.content_words(fitted)), -order, fitted)
+        # what weighs on them or what they value before a fact of the same rank ("I'm smoking 20 a day, I'm getting sick
+        # of it"), then a feeling named, then the fuller clause, then the later one
+        candidate = (rank, not _weighs(fitted), not felt, -len(wording.content_words(fitted)), -order, fitted)
         if not problems:
             usable.append(candidate)
         if problems <= {"does not speak to the partner"} and _weighs(fitted) and _PERSON.match(_body(fitted)):
             seconds.append(candidate)  # "no one even cares about it": said after a clause of theirs, it does
+        if (problems == {"does not speak to the partner"} and _THING.match(_body(fitted))
+                and len(_body(fitted).split()) >= 4 and (_weighs(fitted) or _VERDICT.search(fitted))):
+            other.append(candidate)
+    if not about_them:
+        # said as their view, in the second person: "It sounds like you feel it's a bit different down there"
+        for *_, text in sorted(other):
+            framed = _fit(f"{OPENING} you feel {_lower_first(_body(text))}")
+            if framed and not check_summary(framed, turn, earlier):
+                return framed
+        return None
     if not usable:
         return None
     best = min(usable)
-    return _with_second(best, sorted(set(usable) | set(seconds)), turn, earlier) or best[-1]
+    # a clause of theirs before one about others ("you don't see what the big deal is" before "she has a problem")
+    return _with_second(best, sorted(usable) + sorted(set(seconds) - set(usable)), turn, earlier) or best[-1]
+
+
+# A clause not about them said back alone, when nothing of theirs is: its subject a thing or another person, never a
+# word that is no subject at all ("her and just be able to provide for her").
+_THING = re.compile(r"(?:it|it's|it is|that|that's|this|there|there's|she|she's|he|he's|they|they're|your \w+|the \w+)"
+                    r"\b(?! -)", re.I)
+# A view they hold of a thing ("it's a lot of work", "it's just not done"), which "you feel" can frame; a fact ("it's
+# like two hours") said as a feeling would be odd.
+_VERDICT = re.compile(r"\b(?:good|bad|hard|harder|easy|easier|cool|different|difficult|tough|great|nice|awful|terrible|"
+                      r"okay|fine|normal|weird|strange|fair|unfair|worth\w*|a lot of (?:work|hassle|effort|money|stress|pressure|"
+                      r"trouble)|hassle|a pain|too much|not done|the little "
+                      r"things|the life of|silly|stupid|scary|boring|exciting|healthy|unhealthy|expensive|cheap)\b", re.I)
+# The partner's own "I should", "I have to", said back as theirs: "you feel you should" (a bare "you should" reads as
+# the coach's advice, and coach/wording.py rejects it as such).
+_OBLIGATION = re.compile(r"(^It sounds like |, |\band |\bso )you (should|have to|need to|must|ought to|"
+                         r"gotta|got to)\b")
+
+
+def _owned(text: str) -> str:
+    return _OBLIGATION.sub(r"\1you feel you \2", text)
 
 
 # A clause without "you" may follow one of theirs only when it is about people ("no one cares", "my mum worries"):
@@ -546,14 +596,14 @@ def _with_second(best: tuple, usable: list[tuple], turn: str, earlier: Sequence[
         return None
     seen = set(wording.content_words(text))
     for other in usable:
-        if other[0] < 1 or BOTH_SIDES in other[-1] or other[3] == order:
+        if other[0] < 1 or BOTH_SIDES in other[-1] or other[-2] == order:
             continue
         if not (_weighs(text) or _weighs(other[-1])):
             continue  # two facts side by side say no more than one
         words = set(wording.content_words(other[-1]))
         if len(wording.content_words(_body(other[-1]))) < 2 or len(words & seen) > 0.5 * len(words):
             continue  # the same thing said twice
-        first, second = (text, other[-1]) if -order < -other[3] else (other[-1], text)
+        first, second = (text, other[-1]) if -order < -other[-2] else (other[-1], text)
         if not (set(wording.words(first)) & {"you", "your", "you're", "you've", "you'd", "you'll", "yourself"}):
             continue  # the partner's own clause leads
         joined = f"{OPENING} {_body(first)}, and {_lower_first(_body(second))}."
@@ -575,6 +625,13 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
         for text in (f"It sounds like you feel {named}.", f"It sounds like you feel {named} right now.",
                      f"It sounds like you have been feeling {named}."):
             if not check_summary(text, turn, earlier):
+                return text
+    other = _from_words(turn, earlier, about_them=False)
+    if other is not None:
+        return other
+    if _ASKS.search(turn.replace("\u2019", "'")):
+        for text in ASKED:  # a question of theirs: "a lot going on" would not have heard it
+            if not any(wording.near_equal(text, e) for e in earlier):
                 return text
     for text in GENERIC:
         if not any(wording.near_equal(text, e) for e in earlier):

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Blind judging of the coach's words (../shared/JUDGING.md): build a sheet, then score what a judge returned.
 
-  .venv/bin/python scripts/judge_sheet.py build OUT_DIR [--n 40] [--seed 21]
+  .venv/bin/python scripts/judge_sheet.py build OUT_DIR [--n 40] [--seed 21] [--ids FILE]
       Picks annomi-dev client turns of 20-80 words that a counsellor answered with a reflection (at most two per
       transcript, seeded), voices each with espeak-ng, runs it through the coach as a partner's turn (Whisper, the
       safety check, the hint writer: the installed models) and takes its first non-safety hint. Writes
       OUT_DIR/sheet.md (for the judge: the client's words, reflections A and B, the suggestion, the two follow-ups),
       OUT_DIR/key.json (which reflection is the coach's, by item; keep it from the judge) and OUT_DIR/coach.json.
+      With --ids FILE, only among those turn ids (e.g. the turns whose reflection a change alters).
   .venv/bin/python scripts/judge_sheet.py session TRANSCRIPT OUT_DIR [--max-turns 40]
       One annomi-dev transcript's client turns in order, voiced into one recording and replayed through one coach:
       OUT_DIR/session.md, each turn and the hint that followed it (for a judge reading the session as a whole).
@@ -32,13 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 MIN_WORDS, MAX_WORDS, PER_TRANSCRIPT = 20, 80, 2
 
 
-def pick(n: int, seed: int):
+def pick(n: int, seed: int, only: set[str] | None = None):
     from coach.realtalk import ANNOMI, real_talk
 
     turns = real_talk().get(ANNOMI)
     if not turns:
         raise SystemExit("error: ../shared/data/annomi-dev not found: set COACH_SHARED_DATA to the shared data folder")
-    eligible = [t for t in turns if t.reply_kind == "reflection" and MIN_WORDS <= t.words <= MAX_WORDS]
+    eligible = [t for t in turns if t.reply_kind == "reflection" and MIN_WORDS <= t.words <= MAX_WORDS
+                and (only is None or t.id in only)]
     rng = random.Random(seed)
     rng.shuffle(eligible)
     chosen, per = [], {}
@@ -82,7 +84,8 @@ def build(args) -> None:
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    turns = pick(args.n, args.seed)
+    only = set(Path(args.ids).read_text().split()) if args.ids else None
+    turns = pick(args.n, args.seed, only)
     print(f"{len(turns)} turns picked (seed {args.seed}); running the coach ...", file=sys.stderr)
     hints = coach_hints(turns, Settings())
     rng = random.Random(args.seed + 1)
@@ -195,6 +198,8 @@ def main() -> None:
     b.add_argument("out_dir")
     b.add_argument("--n", type=int, default=40)
     b.add_argument("--seed", type=int, default=21)
+    b.add_argument("--ids", help="pick only among these turn ids (a file, one per line): e.g. the turns a change "
+                                 "touches, to judge its effect where it acts")
     s = sub.add_parser("score")
     s.add_argument("out_dir")
     s.add_argument("judge")

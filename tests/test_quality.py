@@ -202,6 +202,21 @@ def test_clip_ends_a_cut_summary_at_its_last_clause():
     ("That's not to say I want to move abroad, but I need a change of job.", "It sounds like you need a change of job."),
     # a speech slip is mended, and a clause that lost its subject is not said back
     ("I'm honestly been trying to eat better.", "It sounds like you've honestly been trying to eat better."),
+    # the partner's own obligation is theirs, never the coach's advice
+    ("I'm on a training contract so I have to pass every module.",
+     "It sounds like you're on a training contract so you feel you have to pass every module."),
+    # what weighs on them before a fact of the same rank, and the two together when short
+    ("I'm drinking four cans a night, I'm getting fed up with it.",
+     "It sounds like you're drinking four cans a night, and you're getting fed up with it."),
+    # "five, six years" is one span of time, not two clauses
+    ("I started vaping when I was fifteen, sixteen.", "It sounds like you started vaping when you were fifteen or sixteen."),
+    # what they usually do, its "I" left out as speech does
+    ("Mostly just walk the dog and watch telly in the evenings.",
+     "It sounds like you mostly just walk the dog and watch telly in the evenings."),
+    # nothing of theirs about them: their view of a thing, said as theirs
+    ("Honestly? It's just a lot of hassle.", "It sounds like you feel it's just a lot of hassle."),
+    # a question of theirs is heard as one
+    ("Would that mean going to the meetings every week?", "It sounds like you are wondering about this."),
 ])
 def test_template_summary_from_the_partners_words(turn, expected):
     assert template_summary(turn) == expected
