@@ -308,6 +308,12 @@ def _unused(templates: Sequence[str], given: Sequence[str]) -> list[str]:
     return [t for t in templates if t not in given]
 
 
+def _least_recent(templates: list[str], given: Sequence[str]) -> list[str]:
+    """Templates in the order they were last used, longest ago first: a long session cycles through them all."""
+    last = {t: i for i, t in enumerate(given)}
+    return sorted(templates, key=lambda t: last.get(t, -1))
+
+
 def _fill(template: str, name: str, default: str, limit: int) -> str:
     text = template.replace("{part}", name)
     return text if len(text) <= limit else template.replace("{part}", default)
@@ -318,14 +324,17 @@ _PARTS_TALK = re.compile(r"\{part\}|\bparts?\b|\bprotector|\bexile", re.I)
 
 def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, float] | None = None,
               library: Sequence[Move] = MOVES, part_in_view: bool = True,
-              fit: Callable[[str], float] | None = None) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+              fit: Callable[[str], float] | None = None,
+              lenders: frozenset[str] | None = None) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
     """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
     its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
     theirs; only a session longer than the whole library repeats itself. Without a part in view, only "find" speaks
     of a part (is there a part of you that feels this?): the other moves' words about a part are left out.
     `fit(template)`: how well a follow-up fits this turn (its meaning's closeness): a move's unused questions are
     taken best-fitting first, not in the library's order (a blind judge heard the same questions in the same order in
-    every session)."""
+    every session). `lenders`: the moves that fit this turn and may lend their questions (a move that needs its cue
+    without it, or parts work with no part in view, lends nothing: "What is it like to notice this blankness?" after
+    a story about beers was one a session borrowed once its own questions were used up)."""
     to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
     to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
 
@@ -333,7 +342,7 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
         return part_in_view or m.key == "find" or not _PARTS_TALK.search(template)
 
     plain = [t for t in move.suggestions if fits(move, t)] or list(move.suggestions)
-    suggestions = _unused(plain, state.suggestions) or plain
+    suggestions = _unused(plain, state.suggestions) or _least_recent(plain, state.suggestions)
     template = suggestions[0]
     suggestion = _fill(template, to_facilitator, DEFAULT_PART_FACILITATOR, SUGGESTION_MAX)
     order = [move] + sorted((m for m in library if m is not move), key=lambda m: -(scores or {}).get(m.key, 0.0))
@@ -344,13 +353,15 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
         return not any(wording.near_equal(text, q) for q in state.asked)
 
     for source in order:
+        if source is not move and lenders is not None and source.key not in lenders:
+            continue
         unused = _unused(source.follow_ups, state.follow_ups)
         if fit is not None:
             unused = sorted(unused, key=lambda t: -fit(t))  # stable: ties keep the library's order
         picked += [t for t in unused if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
         if len(picked) == 2:
             break
-    for t in move.follow_ups:  # a whole library used up: repeat the oldest
+    for t in _least_recent(list(move.follow_ups), state.follow_ups):  # all used up: the ones asked longest ago
         if len(picked) < 2 and t not in picked:
             picked.append(t)
     filled = tuple(_fill(t, to_partner, DEFAULT_PART_PARTNER, FOLLOW_UP_MAX) for t in picked)
@@ -398,7 +409,11 @@ class MoveChooser:
             v = known.get(template)
             return float(v @ turn_vector) if v is not None else 0.0
 
-        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view, fit)
+        cued = {CUE_MOVES[c] for c in cues}
+        lenders = frozenset(m.key for m in self.library
+                            if (m.key not in NEEDS_CUE or m.key in cued) and (in_view or m.key not in PARTS_WORK))
+        suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view, fit,
+                                                                lenders)
         return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from coach import wording
 from coach.move_choice import (
+    NEEDS_CUE,
     MoveChooser,
     MoveState,
     PART_NAME_MAX,
@@ -22,6 +23,7 @@ from coach.moves import (
     DEFAULT_PART_PARTNER,
     FOLLOW_UP_MAX,
     MOVES,
+    PARTS_WORK,
     PROGRESSION,
     SUGGESTION_MAX,
 )
@@ -320,3 +322,50 @@ def test_real_session_moves_forward_when_the_partner_stays_with_one_part(real_ch
         record(state, plan)
         moves.append(plan.move)
     assert len(set(moves)) == 3  # not the same move again and again
+
+
+# A long session of plain storytelling (written for this test): the questions fit a story all the way through.
+STORY = [
+    "We moved to the coast when I was offered the job at the harbour.", "My shifts start at six, so I'm up at five.",
+    "I usually have a beer or two when I get in, nothing major.", "My brother lives nearby, we see him on Sundays.",
+    "The flat is small but it's got a view of the water.", "I've been thinking about getting a dog, honestly.",
+    "Work has been busy since the new boats came in.", "My mum rings most evenings to see how I am.",
+    "I play five-a-side on Thursdays with some lads from work.", "The drive back takes about forty minutes.",
+    "I cook most nights, pasta mostly, nothing fancy.", "We went to the quiz at the pub last week and came second.",
+    "I'm saving up for a car of my own at the moment.", "My neighbour grows tomatoes on the balcony.",
+    "On my days off I walk along the cliffs if the weather is fine.", "I'm thinking of doing a course in the evenings.",
+]
+
+
+@pytest.mark.models
+def test_a_long_story_never_borrows_questions_that_need_a_cue_or_a_part(real_chooser):
+    """Once a move's own questions run out, only moves that fit the turn may lend theirs: a session once borrowed
+    "What is it like to notice this blankness with curiosity?" for a turn about beers."""
+    state = MoveState(follow_ups=list(BY_KEY["explore"].follow_ups[:-3]))  # a long session: nearly all asked
+    misfits = {m.key for m in MOVES if m.key in NEEDS_CUE or m.key in PARTS_WORK}
+    owner = {q: m.key for m in MOVES for q in m.follow_ups}
+    for text in STORY[:6]:
+        plan = real_chooser.plan(text, state)
+        record(state, plan)
+        borrowed = [owner[t] for t in plan.follow_up_templates if owner.get(t) in misfits and plan.move != owner[t]]
+        assert not borrowed, (text, plan.follow_ups)
+
+
+@pytest.mark.models
+def test_a_long_story_asks_no_question_twice(real_chooser):
+    state, asked = MoveState(), []
+    for text in STORY:
+        plan = real_chooser.plan(text, state)
+        record(state, plan)
+        asked += plan.follow_ups
+    assert len(set(asked)) == len(asked), "a question repeated within a 16-turn session"
+
+
+def test_a_session_longer_than_the_library_repeats_the_words_used_longest_ago():
+    move = BY_KEY["explore"]
+    state = MoveState(suggestions=list(move.suggestions), follow_ups=list(move.follow_ups))
+    state.suggestions.append(move.suggestions[0])  # the first was used again most recently
+    state.follow_ups += [move.follow_ups[0], move.follow_ups[1]]
+    suggestion, template, _, templates = words_for(move, state, None, lenders=frozenset({"explore"}))
+    assert template == move.suggestions[1]
+    assert templates == (move.follow_ups[2], move.follow_ups[3])
