@@ -129,6 +129,16 @@ CUES: dict[str, re.Pattern[str]] = {
         "hope": r"\b(?:i(?:'d| would) (?:really )?(?:like|love) to|i (?:just )?hope|i'?m hoping|i was (?:really )?"
                 r"hoping|my goal|i wish i could|one day i|someday i|i'?m looking forward|i want to (?:be able|become|"
                 r"go back|get back|be there|be around|be healthy|be a better))\b",
+        # pushback: the partner feels judged or told what to do
+        "pushback": r"\b(?:are you (?:saying|telling me|trying to say)|you don'?t (?:understand|get it)|you'?re not "
+                    r"listening|that'?s not (?:true|fair|me|what i said)|it'?s my (?:life|choice|business|body)|stop "
+                    r"(?:telling|lecturing|nagging)|i'?m not an? (?:alcoholic|addict|junkie)|i didn'?t come here to|"
+                    r"(?:another|a) lecture|you sound (?:just )?like my|i don'?t need (?:anyone|you|people) (?:telling|"
+                    r"to tell)|so you think i'?m|why do you (?:care|need to know|want to know|ask)|none of your business)\b",
+        # a question put to the facilitator (not one the partner asks of themselves: "why do I always do this?")
+        "asks_us": r"(?:^|[.!?]\s+)(?![^.!?]*\b(?:why (?:do|did|am|can'?t|does|would|should) i|what'?s wrong with me|"
+                   r"what is wrong with me|how could i|why me|who am i)\b)[^.!?]*(?<!you know)(?<!\bright)(?<!don't you)"
+                   r"(?<!isn't it)(?<!what i mean)(?<!\byeah)(?<!\bokay)(?<!\beh)(?<!\bhuh)\?\s*$",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
                       r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
@@ -139,7 +149,8 @@ CUE_MOVES = {
     "blended": "unblend", "against_part": "unblend", "self_energy": "befriend", "exile_story": "witness",
     "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
     "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm", "feeling": "find",
-    "others_view": "others_view", "obstacles": "obstacles", "hope": "hope",
+    "others_view": "others_view", "obstacles": "obstacles", "hope": "hope", "pushback": "roll_with",
+    "asks_us": "answer",
 }
 
 
@@ -256,7 +267,8 @@ class MovePlan:
 # childhood story (witness), a feeling named (find: "is there a part of you that feels this?"), a wall (permission).
 # Without any of these, the partner is telling how things are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
 # (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
-NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission", "others_view", "obstacles", "hope"})
+NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission", "others_view", "obstacles", "hope",
+                       "roll_with", "answer"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 

@@ -656,8 +656,74 @@ HOPE = Move(
     ),
 )
 
+# Two more, from blind judges reading whole sessions (2026-12-07): "Are you sure?", "What health problems?" and "are
+# you saying I drink too much?" were each answered with a stock question, as if not heard.
+ROLL_WITH = Move(
+    "roll_with", "step back from pushback",
+    "The partner pushes back or feels judged: do not argue; reflect their view and that the choice is theirs.",
+    (
+        "Reflect their view without any debate, and that the choice is theirs.",
+        "Reflect what they object to, without defending the point.",
+        "Acknowledge it may have sounded like judgement, and let them lead.",
+    ),
+    (
+        "How did that come across to you?",
+        "What would you rather we talk about?",
+        "What do you think about it yourself?",
+        "What would feel fair to you here?",
+        "What would be most helpful for you right now?",
+        "Which way would you like this conversation to go?",
+    ),
+    (
+        "Are you saying I drink too much?",
+        "You don't understand, it's not like that at all.",
+        "I'm not an alcoholic, if that's what you're thinking.",
+        "It's my life, I can do what I want with it.",
+        "Everyone keeps lecturing me and I'm sick of it.",
+        "That's not fair, I've been trying.",
+        "Why does everyone think there's something wrong with me?",
+        "I didn't come here to be told off.",
+        "You sound just like my mother.",
+        "So you think I'm a bad parent?",
+        "I don't need anyone telling me what to do.",
+        "Is this going to be another lecture?",
+    ),
+)
+
+ANSWER = Move(
+    "answer", "answer their question",
+    "The partner asks the facilitator something: answer simply (or say you do not know), then hand it back.",
+    (
+        "Offer a simple, honest answer to their question, then hand it back to them.",
+        "Be honest when the answer is not known; ask what prompted the question.",
+        "Ask if they would like some information, give it briefly, and check how it lands.",
+    ),
+    (
+        "What made you wonder about that?",
+        "What do you make of that?",
+        "What would you like to know more about?",
+        "How does that fit with what you already know?",
+        "Would it help to look at that together?",
+        "What is your own sense of it?",
+    ),
+    (
+        "What kind of health problems are we talking about?",
+        "Is that really true, about the liver?",
+        "How much is too much, then?",
+        "Do you think I should stop completely?",
+        "What would you do in my place?",
+        "Is it normal to still feel like this after a year?",
+        "How long does it take for the cravings to go?",
+        "Does everyone who drinks get that?",
+        "Are the patches any good?",
+        "Can you cut down, or is it all or nothing?",
+        "What happens at the group, exactly?",
+        "Would that count as binge drinking?",
+    ),
+)
+
 MOVES: tuple[Move, ...] = (FIND, FOCUS, FLESH_OUT, FEEL_TOWARD, BEFRIEND, ASK_FEAR, UNBLEND, WITNESS, APPRECIATE,
-                           PERMISSION, EXPLORE, AFFIRM, WEIGH, OTHERS_VIEW, OBSTACLES, HOPE)
+                           PERMISSION, EXPLORE, AFFIRM, WEIGH, OTHERS_VIEW, OBSTACLES, HOPE, ROLL_WITH, ANSWER)
 # Moves that work with a part: they fit once the partner speaks of one (or stays with the one of an earlier turn).
 # Before that, the facilitator meets them where they are: reflect and invite more, affirm, weigh both sides, notice a
 # feeling that may be a part (find), witness a story of loss, respect a wall.

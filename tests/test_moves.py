@@ -117,6 +117,10 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("We can't afford the fees for the course this year.", "obstacles"),
     ("I'd love to be able to take the grandkids swimming.", "hope"),
     ("I'm hoping to be back at work by March.", "hope"),
+    ("Hang on, are you telling me I'm a bad dad?", "pushback"),
+    ("It's my body, I'll eat what I like.", "pushback"),
+    ("I've cut down to ten a day. Is that enough, do you think?", "asks_us"),
+    ("What sort of side effects do the tablets have?", "asks_us"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
@@ -140,6 +144,13 @@ def test_cues(text, cue):
 def test_no_part_or_body_cue_in_practical_talk(text):
     """Parts work ("turn toward the part") after any of these reads as if the coach had not listened."""
     assert not detect_cues(text) & {"part_named", "body"}
+
+
+@pytest.mark.parametrize("text", ["Why do I always end up doing this?", "I keep going back to him. What's wrong with me?",
+                                  "It's not that bad, you know?", "I walk a lot anyway, right?",
+                                  "I went for a run this morning."])
+def test_a_question_to_oneself_or_a_tag_is_not_one_for_the_facilitator(text):
+    assert "asks_us" not in detect_cues(text)
 
 
 @pytest.mark.parametrize("text", ["My boss is so angry at me.", "I went to the park with my kids.",
@@ -288,6 +299,8 @@ LABELLED = [
     ("My sister thinks I've been gambling more since the divorce.", {"others_view"}),
     ("I can't get to the gym because I don't have a car and the bus takes an hour.", {"obstacles"}),
     ("One day I want to open a little bakery of my own.", {"hope"}),
+    ("So you think I can't look after my own kids, is that it?", {"roll_with"}),
+    ("How many units are in a bottle of wine?", {"answer"}),
 ]
 PRIMED = {"It's small and grey and it curls up in a ball.", "That voice sounds exactly like my grandmother used to.",
           "I can really see the perfectionist now, it's standing right there.", "I feel so much tenderness toward that kid.",
