@@ -55,6 +55,7 @@ _FEELING_WORDS = ("sad", "lonely", "alone", "angry", "mad", "furious", "anxious"
                   "disappointed", "heartbroken", "tense", "restless", "miserable", "annoyed", "resentful", "rejected",
                   "worthless", "useless", "trapped", "torn", "insecure", "depressed", "hopeless", "panic\\w*", "shame",
                   "guilt", "anger", "lonel\\w*", "worry", "scary", "terrified", "on edge")  # not "down", "low", "flat": "cut down", "low-fat"
+_SCALE_NUMBER = r"zero|one|two|three|four|five|six|seven|eight|nine|ten|10|[0-9]"
 CUES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern)
     for name, pattern in {
@@ -134,11 +135,19 @@ CUES: dict[str, re.Pattern[str]] = {
                     r"listening|that'?s not (?:true|fair|me|what i said)|it'?s my (?:life|choice|business|body)|stop "
                     r"(?:telling|lecturing|nagging)|i'?m not an? (?:alcoholic|addict|junkie)|i didn'?t come here to|"
                     r"(?:another|a) lecture|you sound (?:just )?like my|i don'?t need (?:anyone|you|people) (?:telling|"
-                    r"to tell)|so you think i'?m|why do you (?:care|need to know|want to know|ask)|none of your business)\b",
+                    r"to tell)|so you think i'?m|why do you (?:care|need to know|want to know|ask)|none of your business|why "
+                    r"(?:are )?you(?:'re| are)? asking|i(?:'m| am) not here (?:to|for)|that'?s not why i(?:'m| am) here|"
+                    r"not what i came (?:here )?for)\b",
         # a question put to the facilitator (not one the partner asks of themselves: "why do I always do this?")
         "asks_us": r"(?:^|[.!?]\s+)(?![^.!?]*\b(?:why (?:do|did|am|can'?t|does|would|should) i|what'?s wrong with me|"
                    r"what is wrong with me|how could i|why me|who am i)\b)[^.!?]*(?<!you know)(?<!\bright)(?<!don't you)"
                    r"(?<!isn't it)(?<!what i mean)(?<!\byeah)(?<!\bokay)(?<!\beh)(?<!\bhuh)\?\s*$",
+        # a number on a scale: "about a five", "seven out of ten", or a bare number for a whole answer
+        "rating": r"\b(?:" + _SCALE_NUMBER + r") out of (?:ten|10)\b|\b(?:i'?d say|i would say|maybe|probably|about|"
+                  r"around|like|it'?s|i'?m|i'?d give it|a solid|so) (?:a |an |at a |at an |at )(?:" + _SCALE_NUMBER
+                  + r")\b(?![- ](?:year|month|week|day|hour|minute|time|kid|child|beer|drink|cigarette|o'clock|dollar|"
+                  r"pound|buck|unit|can|pint|glass|bottle|pack))|^\W*(?:(?:um|uh|oh|yeah|well|honestly|maybe|probably|about|a|an)\W+){0,3}(?:"
+                  + _SCALE_NUMBER + r")(?:\W+(?:or|maybe|to)\W+(?:" + _SCALE_NUMBER + r"))?\W*$",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
                       r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
@@ -150,7 +159,7 @@ CUE_MOVES = {
     "loss": "witness", "protector_job": "ask_fear", "protective_intent": "appreciate", "blocked": "permission",
     "part_named": "focus", "body": "focus", "weighing": "weigh", "step_taken": "affirm", "feeling": "find",
     "others_view": "others_view", "obstacles": "obstacles", "hope": "hope", "pushback": "roll_with",
-    "asks_us": "answer",
+    "asks_us": "answer", "rating": "scale",
 }
 
 
@@ -268,7 +277,7 @@ class MovePlan:
 # Without any of these, the partner is telling how things are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
 # (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
 NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission", "others_view", "obstacles", "hope",
-                       "roll_with", "answer"})
+                       "roll_with", "answer", "scale"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
 
 

@@ -722,8 +722,42 @@ ANSWER = Move(
     ),
 )
 
+# A number given on a scale ("about a five"): what it holds is the partner's own reasons (a blind judge saw the coach
+# ask "from one to ten?" again right after the answer "five").
+SCALE = Move(
+    "scale", "ask what the number holds",
+    "The partner gives a number on a scale: ask why it is that number and not lower, and what would move it up.",
+    (
+        "Ask why it is that number and not a lower one: the answer is their reasons.",
+        "Reflect the number, then ask what would move it up one point.",
+        "Stay with what already makes it as high as it is.",
+    ),
+    (
+        "What makes it that number, and not a lower one?",
+        "What would it take to move it up one point?",
+        "What would a higher number look like for you?",
+        "What has already brought it this far?",
+        "What would help it go up a little?",
+        "Where would you like it to be?",
+    ),
+    (
+        "I'd say about a five.",
+        "Maybe a seven out of ten.",
+        "Probably a three, if I'm honest.",
+        "Six.",
+        "I'm at about an eight now.",
+        "Somewhere around a four, I suppose.",
+        "It's a ten, definitely.",
+        "Two, maybe three.",
+        "I'd give it a six.",
+        "Honestly? A five.",
+        "About halfway, so a five.",
+        "A solid seven, I reckon.",
+    ),
+)
+
 MOVES: tuple[Move, ...] = (FIND, FOCUS, FLESH_OUT, FEEL_TOWARD, BEFRIEND, ASK_FEAR, UNBLEND, WITNESS, APPRECIATE,
-                           PERMISSION, EXPLORE, AFFIRM, WEIGH, OTHERS_VIEW, OBSTACLES, HOPE, ROLL_WITH, ANSWER)
+                           PERMISSION, EXPLORE, AFFIRM, WEIGH, OTHERS_VIEW, OBSTACLES, HOPE, ROLL_WITH, ANSWER, SCALE)
 # Moves that work with a part: they fit once the partner speaks of one (or stays with the one of an earlier turn).
 # Before that, the facilitator meets them where they are: reflect and invite more, affirm, weigh both sides, notice a
 # feeling that may be a part (find), witness a story of loss, respect a wall.

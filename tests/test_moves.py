@@ -119,8 +119,12 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("I'm hoping to be back at work by March.", "hope"),
     ("Hang on, are you telling me I'm a bad dad?", "pushback"),
     ("It's my body, I'll eat what I like.", "pushback"),
+    ("I only came in about my back, I'm not here to talk about the smoking.", "pushback"),
     ("I've cut down to ten a day. Is that enough, do you think?", "asks_us"),
     ("What sort of side effects do the tablets have?", "asks_us"),
+    ("Hmm. I'd say about a six.", "rating"),
+    ("Eight out of ten, easily.", "rating"),
+    ("Four.", "rating"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
@@ -151,6 +155,14 @@ def test_no_part_or_body_cue_in_practical_talk(text):
                                   "I went for a run this morning."])
 def test_a_question_to_oneself_or_a_tag_is_not_one_for_the_facilitator(text):
     assert "asks_us" not in detect_cues(text)
+
+
+@pytest.mark.parametrize("text", ["I was about a six year old kid then.", "It's a ten-minute walk from mine.",
+                                  "I have five or six beers on a Friday.", "We've got two kids and a dog."])
+def test_a_number_that_is_no_rating(text):
+    assert "rating" not in detect_cues(text)
+
+
 
 
 @pytest.mark.parametrize("text", ["My boss is so angry at me.", "I went to the park with my kids.",
@@ -301,6 +313,7 @@ LABELLED = [
     ("One day I want to open a little bakery of my own.", {"hope"}),
     ("So you think I can't look after my own kids, is that it?", {"roll_with"}),
     ("How many units are in a bottle of wine?", {"answer"}),
+    ("Probably about a seven, I'd say.", {"scale"}),
 ]
 PRIMED = {"It's small and grey and it curls up in a ball.", "That voice sounds exactly like my grandmother used to.",
           "I can really see the perfectionist now, it's standing right there.", "I feel so much tenderness toward that kid.",
