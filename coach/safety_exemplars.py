@@ -871,8 +871,12 @@ SAFE: dict[str, tuple[str, ...]] = {
         "I threw a tea towel at him and he laughed, which made me madder.",
         "My toddler hit me in the face in the middle of the supermarket.",
         "He broke up with me by text and I cried all night, but I'm okay now.",
+        # blame denied for an ordinary mishap, and money worries with losses ahead (real talk, voiced: check-ins)
+        "It's not my fault, I didn't do anything wrong here.",
+        "If the shop closes we could lose the house, and I don't know how we'd pay the bills.",
     ),
     "past_or_negated": (
+        "I never drink and drive, I always get a taxi home.",
         "Years ago I was in a dark place, but I'm safe now and I have support.",
         "I would never hurt myself, I just feel flat.",
         "I'm not suicidal, I'm just really tired.",

@@ -397,6 +397,15 @@ def test_others_stories_and_ordinary_goodbyes_are_not_danger(check, text):
     assert not check.assess(text).risk
 
 
+@pytest.mark.parametrize("text", [
+    "Look, it wasn't my fault, I was only giving him a lift.",  # blame denied, not a goodbye's "not your fault"
+    "If the café goes under we'll lose the flat, and I can't see how we'd cover the bills.",
+    "I do not drink and drive, my husband does the driving.",  # ("... I'd always leave the car at home" still alerts)
+])
+def test_blame_denied_money_losses_and_no_drink_driving_are_not_danger(check, text):
+    assert not check.assess(text).risk
+
+
 # ---- a danger told as over ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text", [
