@@ -329,6 +329,18 @@ def _unused(templates: Sequence[str], given: Sequence[str]) -> list[str]:
     return [t for t in templates if t not in given]
 
 
+# Questions the turn has just answered, and how the answer sounds (a blind judge heard "How long has it been like
+# this?" right after "the past year").
+_WHEN_ASKED = re.compile(r"^(?:how long|when did|how old were you|how did that come about)\b", re.I)
+_WHEN_SAID = re.compile(r"\b(?:for (?:a |the )?(?:past |last )?(?:\w+ )?(?:years?|months?|weeks?|days?)|since (?:i|we|he|she|"
+                        r"they|my|the|last|\d)|the (?:past|last) (?:\w+ )?(?:years?|months?|weeks?)|(?:years?|months?|"
+                        r"weeks?|days?) ago|when i was|ever since|started (?:when|at|in|about|around))\b", re.I)
+
+
+def _answered(template: str, said: str) -> bool:
+    return bool(_WHEN_ASKED.match(template) and _WHEN_SAID.search(said))
+
+
 def _least_recent(templates: list[str], given: Sequence[str]) -> list[str]:
     """Templates in the order they were last used, longest ago first: a long session cycles through them all."""
     last = {t: i for i, t in enumerate(given)}
@@ -346,7 +358,8 @@ _PARTS_TALK = re.compile(r"\{part\}|\bparts?\b|\bprotector|\bexile", re.I)
 def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, float] | None = None,
               library: Sequence[Move] = MOVES, part_in_view: bool = True,
               fit: Callable[[str], float] | None = None,
-              lenders: frozenset[str] | None = None) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+              lenders: frozenset[str] | None = None,
+              said: str = "") -> tuple[str, str, tuple[str, str], tuple[str, str]]:
     """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
     its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
     theirs; only a session longer than the whole library repeats itself. Without a part in view, only "find" speaks
@@ -355,7 +368,8 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
     taken best-fitting first, not in the library's order (a blind judge heard the same questions in the same order in
     every session). `lenders`: the moves that fit this turn and may lend their questions (a move that needs its cue
     without it, or parts work with no part in view, lends nothing: "What is it like to notice this blankness?" after
-    a story about beers was one a session borrowed once its own questions were used up)."""
+    a story about beers was one a session borrowed once its own questions were used up). `said`: the turn; a question it
+    already answers ("How long has it been like this?" after "for the past year") is not asked."""
     to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
     to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
 
@@ -376,7 +390,7 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
     for source in order:
         if source is not move and lenders is not None and source.key not in lenders:
             continue
-        unused = _unused(source.follow_ups, state.follow_ups)
+        unused = [t for t in _unused(source.follow_ups, state.follow_ups) if not (said and _answered(t, said))]
         if fit is not None:
             unused = sorted(unused, key=lambda t: -fit(t))  # stable: ties keep the library's order
         picked += [t for t in unused if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
@@ -434,7 +448,7 @@ class MoveChooser:
         lenders = frozenset(m.key for m in self.library
                             if (m.key not in NEEDS_CUE or m.key in cued) and (in_view or m.key not in PARTS_WORK))
         suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view, fit,
-                                                                lenders)
+                                                                lenders, turn)
         return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)
 
 

@@ -395,3 +395,13 @@ def test_a_session_longer_than_the_library_repeats_the_words_used_longest_ago():
     suggestion, template, _, templates = words_for(move, state, None, lenders=frozenset({"explore"}))
     assert template == move.suggestions[1]
     assert templates == (move.follow_ups[2], move.follow_ups[3])
+
+
+def test_a_question_the_turn_just_answered_is_not_asked():
+    move = BY_KEY["explore"]
+    state = MoveState(follow_ups=[q for q in move.follow_ups if not q.startswith(("How long", "When did"))][:-2])
+    said = "I've been smoking again for the past year, since my dad got ill."
+    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), said=said)
+    assert not any(q.startswith(("How long", "When did")) for q in asked), asked
+    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), said="I smoke after dinner.")
+    assert any(q.startswith(("How long", "When did")) for q in asked), asked
