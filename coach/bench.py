@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import soundfile as sf
 
 from coach.audio import SAMPLE_RATE, load_wav
 from coach.config import PipelineMode, Settings
@@ -131,6 +132,10 @@ def voice(utterances: list[tuple[str, str]], folder: Path, voices=VOICES[:1]) ->
         text = spoken(text)
         name, speed = voices[i % len(voices)]
         path = folder / f"{clip_id}.wav"
+        if not text:  # a line that is only a note ("[sighs]"): half a second of silence keeps the clips in step
+            sf.write(str(path), np.zeros(SAMPLE_RATE // 2, dtype=np.float32), SAMPLE_RATE, subtype="PCM_16")
+            clips.append(Clip(clip_id, path, text))
+            continue
         # the text on standard input: a line of real talk may start with "-", which espeak-ng would read as an option
         subprocess.run(["espeak-ng", "-v", name, "-s", str(speed), "-w", str(path), "--stdin"], input=text.encode(),
                        check=True, capture_output=True)

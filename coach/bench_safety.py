@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coach import realtalk
-from coach.bench import VOICES, percentiles, read_corpus, voice
+from coach.bench import VOICES, percentiles, read_corpus, spoken, voice
 from coach.errors import CoachError
 from coach.safety import CHECK_IN, URGENT, SafetyCheck
 from coach.stt import SttResult
@@ -169,12 +169,13 @@ def transcribe_all(transcriber, rows: list[LabelledUtterance], corpus: Path | No
 
     with tempfile.TemporaryDirectory(prefix="coach-safety-") as tmp:
         if corpus is not None:
+            # a voiced corpus names each clip by the words spoken (a transcript's notes in brackets are not)
             by_text = {c.reference.strip(): c for c in read_corpus(corpus)}
-            missing = [r.text for r in rows if r.text.strip() not in by_text]
+            missing = [r.text for r in rows if spoken(r.text) not in by_text]
             if missing:
                 raise CoachError(f"{corpus}: {len(missing)} lines of the set have no recording: voice the same file "
                                  "with scripts/voice_corpus.py")
-            clips = [by_text[r.text.strip()] for r in rows]
+            clips = [by_text[spoken(r.text)] for r in rows]
         else:
             print(f"voicing {len(rows)} lines with espeak-ng ...", file=sys.stderr, flush=True)
             clips = voice([(f"line{i:04d}", r.text) for i, r in enumerate(rows)], Path(tmp), VOICES)

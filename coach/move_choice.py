@@ -122,7 +122,7 @@ CUES: dict[str, re.Pattern[str]] = {
                        r"(?:'s| has| is) (?:been |always )?(?:getting )?on (?:at )?me\b",
         # something practical in the way
         "obstacles": r"\b(?:i don'?t know how to (?:get|find|start|do|pay|fill)|can'?t afford|(?:don'?t|do not|never) "
-                     r"have (?:the |enough )?(?:money|time|transport|a car)|no (?:time|money|transport)|too expensive|"
+                     r"have (?:the |enough )?(?:money|time|transport|a car)|(?<!in )no (?:time|money|transport)|too expensive|"
                      r"waiting list|i hate (?:making|calling|phone|needles|going to)|scared of needles|can'?t get "
                      r"(?:there|to (?:the|a))|(?:^|[.,;] )(?:the )?(?:problem|trouble) is\b|gets? in the way|all (?:this|the) "
                      r"paperwork)\b",
@@ -131,22 +131,25 @@ CUES: dict[str, re.Pattern[str]] = {
                 r"hoping|my goal|i wish i could|one day i|someday i|i'?m looking forward|i want to (?:be able|become|"
                 r"go back|get back|be there|be around|be healthy|be a better))\b",
         # pushback: the partner feels judged or told what to do
-        "pushback": r"\b(?:are you (?:saying|telling me|trying to say)|you don'?t (?:understand|get it)|you'?re not "
+        "pushback": r"\b(?:are you (?:saying|telling me|trying to say)|(?:^|[.!?]\s+)you (?:just )?don'?t (?:understand|"
+                    r"get it)\b|you'?re not "
                     r"listening|that'?s not (?:true|fair|me|what i said)|it'?s my (?:life|choice|business|body)|stop "
                     r"(?:telling|lecturing|nagging)|i'?m not an? (?:alcoholic|addict|junkie)|i didn'?t come here to|"
-                    r"(?:another|a) lecture|you sound (?:just )?like my|i don'?t need (?:anyone|you|people) (?:telling|"
+                    r"(?:another|this is a|not a) lecture|you sound (?:just )?like my|i don'?t need (?:anyone|you|people) (?:telling|"
                     r"to tell)|so you think i'?m|why do you (?:care|need to know|want to know|ask)|none of your business|why "
                     r"(?:are )?you(?:'re| are)? asking|i(?:'m| am) not here (?:to|for)|that'?s not why i(?:'m| am) here|"
                     r"not what i came (?:here )?for)\b",
         # a question put to the facilitator (not one the partner asks of themselves: "why do I always do this?")
         "asks_us": r"(?:^|[.!?]\s+)(?![^.!?]*\b(?:why (?:do|did|am|can'?t|does|would|should) i|what'?s wrong with me|"
-                   r"what is wrong with me|how could i|why me|who am i)\b)[^.!?]*(?<!you know)(?<!\bright)(?<!don't you)"
+                   r"what is wrong with me|how could i|why me|who am i|what'?s the point|who cares|who wouldn'?t|what am i|how can you|"
+                   r"what do i (?:like|want|do))\b)[^.!?]*(?<!you know)(?<!\bright)(?<!don't you)"
                    r"(?<!isn't it)(?<!what i mean)(?<!\byeah)(?<!\bokay)(?<!\beh)(?<!\bhuh)\?\s*$",
         # a number on a scale: "about a five", "seven out of ten", or a bare number for a whole answer
-        "rating": r"\b(?:" + _SCALE_NUMBER + r") out of (?:ten|10)\b|\b(?:i'?d say|i would say|maybe|probably|about|"
-                  r"around|like|it'?s|i'?m|i'?d give it|a solid|so) (?:a |an |at a |at an |at )(?:" + _SCALE_NUMBER
-                  + r")\b(?![- ](?:year|month|week|day|hour|minute|time|kid|child|beer|drink|cigarette|o'clock|dollar|"
-                  r"pound|buck|unit|can|pint|glass|bottle|pack))|^\W*(?:(?:um|uh|oh|yeah|well|honestly|maybe|probably|about|a|an)\W+){0,3}(?:"
+        "rating": r"\b(?:" + _SCALE_NUMBER + r") out of (?:ten|10)\b(?! times)|\b(?:i'?d say|i would say|maybe|"
+                  r"probably|about|around|like|it'?s|i'?m|i'?d give it|a solid|so) (?:a |an |at a |at an )(?:"
+                  + _SCALE_NUMBER + r")\b(?![- ](?:year|month|week|day|hour|minute|time|kid|child|beer|drink|cigarette|"
+                  r"o'clock|dollar|pound|buck|unit|can|pint|glass|bottle|pack|point|stage|off|to (?:five|six|\d))|"
+                  r" (?:meetings?|sessions?|times?|days?)\b)|^\W*(?:(?:um|uh|oh|yeah|well|honestly|maybe|probably|about|a|an)\W+){0,3}(?:"
                   + _SCALE_NUMBER + r")(?:\W+(?:or|maybe|to)\W+(?:" + _SCALE_NUMBER + r"))?\W*$",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
@@ -273,9 +276,11 @@ class MovePlan:
 
 
 # Moves whose questions presume what the partner said: a step taken (affirm), a change weighed (weigh), a loss or a
-# childhood story (witness), a feeling named (find: "is there a part of you that feels this?"), a wall (permission).
-# Without any of these, the partner is telling how things are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on ordinary talk
-# (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
+# childhood story (witness), a feeling named (find: "is there a part of you that feels this?"), a wall (permission),
+# someone close's worry (others_view), a practical hurdle (obstacles), a hope, pushback (roll_with), a question put
+# to the facilitator (answer), a number on a scale (scale). Without any of these, the partner is telling how things
+# are: reflect it and invite more (explore). Chosen only when a cue says so: by resemblance alone they misfired on
+# ordinary talk (a blind judge, 2026-12-07: "what helped you do that?" after a turn where nothing had been done).
 NEEDS_CUE = frozenset({"affirm", "weigh", "witness", "find", "permission", "others_view", "obstacles", "hope",
                        "roll_with", "answer", "scale"})
 PART_IN_VIEW_TURNS = 3  # a part the partner spoke of stays in view for this many of their turns after
@@ -337,8 +342,8 @@ _WHEN_SAID = re.compile(r"\b(?:for (?:a |the )?(?:past |last )?(?:\w+ )?(?:years
                         r"weeks?|days?) ago|when i was|ever since|started (?:when|at|in|about|around))\b", re.I)
 
 
-def _answered(template: str, said: str) -> bool:
-    return bool(_WHEN_ASKED.match(template) and _WHEN_SAID.search(said))
+def _answered(template: str, turn: str) -> bool:
+    return bool(_WHEN_ASKED.match(template) and _WHEN_SAID.search(turn))
 
 
 def _least_recent(templates: list[str], given: Sequence[str]) -> list[str]:
@@ -359,7 +364,7 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
               library: Sequence[Move] = MOVES, part_in_view: bool = True,
               fit: Callable[[str], float] | None = None,
               lenders: frozenset[str] | None = None,
-              said: str = "") -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+              turn: str = "") -> tuple[str, str, tuple[str, str], tuple[str, str]]:
     """The move's next unused suggestion and two unused follow-ups, with the part's name filled in: (suggestion,
     its template, follow-ups, their templates). When the move has fewer than two left, the next best moves lend
     theirs; only a session longer than the whole library repeats itself. Without a part in view, only "find" speaks
@@ -368,7 +373,7 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
     taken best-fitting first, not in the library's order (a blind judge heard the same questions in the same order in
     every session). `lenders`: the moves that fit this turn and may lend their questions (a move that needs its cue
     without it, or parts work with no part in view, lends nothing: "What is it like to notice this blankness?" after
-    a story about beers was one a session borrowed once its own questions were used up). `said`: the turn; a question it
+    a story about beers was one a session borrowed once its own questions were used up). `turn`: what the partner said; a question it
     already answers ("How long has it been like this?" after "for the past year") is not asked."""
     to_facilitator = wording.to_third_person(part) if part else DEFAULT_PART_FACILITATOR
     to_partner = wording.to_second_person(part) if part else DEFAULT_PART_PARTNER
@@ -390,15 +395,16 @@ def words_for(move: Move, state: MoveState, part: str | None, scores: dict[str, 
     for source in order:
         if source is not move and lenders is not None and source.key not in lenders:
             continue
-        unused = [t for t in _unused(source.follow_ups, state.follow_ups) if not (said and _answered(t, said))]
+        unused = [t for t in _unused(source.follow_ups, state.follow_ups) if not (turn and _answered(t, turn))]
         if fit is not None:
             unused = sorted(unused, key=lambda t: -fit(t))  # stable: ties keep the library's order
         picked += [t for t in unused if t not in picked and fresh(t) and fits(source, t)][: 2 - len(picked)]
         if len(picked) == 2:
             break
-    for t in _least_recent(list(move.follow_ups), state.follow_ups):  # all used up: the ones asked longest ago
-        if len(picked) < 2 and t not in picked:
-            picked.append(t)
+    for answered_too in (False, True):  # all used up: the ones asked longest ago (any, rather than fewer than two)
+        for t in _least_recent(list(move.follow_ups), state.follow_ups):
+            if len(picked) < 2 and t not in picked and (answered_too or not (turn and _answered(t, turn))):
+                picked.append(t)
     filled = tuple(_fill(t, to_partner, DEFAULT_PART_PARTNER, FOLLOW_UP_MAX) for t in picked)
     return suggestion, template, filled, tuple(picked)  # type: ignore[return-value]
 

@@ -9,7 +9,7 @@ cheap repairs) and otherwise builds "It sounds like a part of you ..." from a cl
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from coach import wording
 
@@ -187,7 +187,7 @@ def _part_predicate(rest: str) -> str | None:
 
 _WE = {"we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves", "we're": "you're",
        "we've": "you've", "we'd": "you'd", "we'll": "you'll"}
-_WE_WORDS = re.compile(r"\b(?:we're|we've|we'd|we'll|we|us|our|ours|ourselves)\b", re.I)
+_WE_WORDS = re.compile(r"\b(?:(?i:we're|we've|we'd|we'll|we|our|ours|ourselves)|us)\b")  # "the US" is no "us"
 
 
 def _said_back(text: str) -> str:
@@ -255,17 +255,19 @@ _FILLERS = re.compile(r"\b(?:you know|thank you|i mean|um+|uh+|kind of|kinda|sor
 # an amount ("running like outside", "like when a friend asks", "I had like three beers"); "it's like when", "feel
 # like at home" are likenesses and stay.
 _LIKE_FILLER = re.compile(
-    r"\b(?:(very|so|pretty|totally)(?:,? \1)?|(\w+ing|had|have|for|about|around|maybe|got|been|drank|smoked|took|"
-    r"spend|spent|at|in|on)),? like,? (?=(?:when|whenever|outside|inside|at|in|on|every|all|a lot|totally|literally|"
-    r"one|two|three|four|five|six|seven|eight|nine|ten|twenty|a couple|half|\d|\w+ed\b|\w+y\b))"
+    r"\b(?:(very|so|pretty|totally)(?:,? \1)?|((?!\w*thing\b|feeling\b|looking\b|sounding\b|seeming\b)\w+ing|had|"
+    r"have|for|about|around|maybe|got|been|drank|smoked|took|spend|spent|at|in|on)),? like,? (?=(?:when|whenever|"
+    r"outside|inside|at|in|on|every day|every night|every week|all|a lot|totally|literally|one|two|three|four|five|"
+    r"six|seven|eight|nine|ten|twenty|a couple|half|\d+|\w+ed)\b)"
     # "really like", "just like" are a verb ("I really like it") unless a feeling follows
     r"|\b(really|just|always|constantly|still),? like,? (?=(?:\w+ed|tired|sad|angry|upset|lonely|anxious|nervous|"
     r"scared|worried|happy|low|down|stuck|lost|numb|empty)\b)", re.I)
 # A person named and then their pronoun, as speech does ("my mom she's always saying"): the name alone.
-_RESUMED = re.compile(r"\b((?:my|his|her|their|our|the) (?:\w+ )?(?:mom|mum|mother|dad|father|wife|husband|son|"
-                      r"daughter|brother|sister|boss|friend|partner|girlfriend|boyfriend|doctor|teacher|kid|child|"
-                      r"parents|kids|friends))(?:,)? (?:she|he|they)\b(?=(?:'s|'re| is| are| was| were| does| do| always| "
-                      r"never| keeps| just))", re.I)
+# Only at the clause's start: "I told my boss he was unfair" has an object and a new subject, not one person twice.
+_RESUMED = re.compile(r"^((?:(?:and|but|so|well|yeah|um|uh),? )*(?:my|his|her|their|our|the) (?:\w+ )?(?:mom|mum|"
+                      r"mother|dad|father|wife|husband|son|daughter|brother|sister|boss|friend|partner|girlfriend|"
+                      r"boyfriend|doctor|teacher|kid|child))(?:,)? (?:she|he)\b(?=(?:'s| is| was| does| always| never| "
+                      r"keeps| just))", re.I)
 
 
 def _plain(clause: str) -> str:
@@ -320,8 +322,10 @@ def _clauses(turn: str) -> list[tuple[str, str]]:
 _NUMBER = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
            r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|hundred|\d+)")
 _NUMBERS = re.compile(r"\b(" + _NUMBER + r"),\s+(" + _NUMBER + r")\b", re.I)
-_NOT_SAYING_HEAD = re.compile(r"^(?:that's |this is |it's |i'm )?(?:not to say|not saying|not that)\b", re.I)
-_NOT_SAYING = re.compile(r"\b(?:not to say|not saying|doesn't mean|does not mean|not that)(?: like)?$", re.I)
+# "not that I want to move" is a thing not meant; "not that bad", "not that worried" are only "not very".
+_NOT_SAYING_HEAD = re.compile(r"^(?:that's |this is |it's |i'm )?(?:not to say|not saying|not that (?=(?:i|it|he|she|"
+                              r"we|they|you)\b))", re.I)
+_NOT_SAYING = re.compile(r"\b(?:not to say|not saying|doesn't mean|does not mean)(?: like)?$", re.I)
 _RELATIVE = re.compile(r"^(?:who|whose|which)\b", re.I)
 _VERB_NEXT = re.compile(r"^(?:would|will|is|are|was|were|have|has|had|can|could|should|don't|doesn't|didn't|do|does|did|"
                         r"never|always|just|really|still|seem|seems|keep|keeps|won't|wouldn't|can't|couldn't)\b", re.I)
@@ -415,7 +419,8 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             found.append((2, f"{OPENING} {when}{_lower_first(_said_back(clause))}"))
         elif _DOING.match(clause) and not set(wording.words(clause)) & {"you", "your"}:
             # what they do, its "I" left out as speech does ("mostly just hang out with my friends")
-            found.append((2, f"{OPENING} {when}you {clause[0].lower()}{_said_back(clause)[1:]}"))
+            turned = _said_back(clause)
+            found.append((2, f"{OPENING} {when}you {turned[0].lower()}{turned[1:]}"))
     return found
 
 
@@ -441,8 +446,8 @@ GENERIC = (
     "It sounds like there is a lot here for you.",
 )
 # The partner asked something (a question mark, or a question's words at the end): reflected as a question of theirs.
-_ASKS = re.compile(r"\?\s*$|\b(?:can you|could you|would you|do you know|what do you think|is that|is it|should i|"
-                   r"can i)\b[^.!]*\??\s*$", re.I)
+_ASKS = re.compile(r"\?\s*$|(?:^|[.!]\s+)(?:can you|could you|would you|do you know|what do you think|is that|is it|"
+                   r"should i|can i)\b[^.!?]*$", re.I)
 ASKED = ("It sounds like you are wondering about this.", "It sounds like you would like to know more about this.")
 
 # When the partner turns on themselves ("I'm so stupid", "I'm not gonna make a decent mom"), the reflection is of the
@@ -476,9 +481,10 @@ _CONCERN = re.compile(r"\b(?:fail(?:ed|ing|ure)?|stress\w*|scar(?:y|ed|es)|frigh
 # are great" -> "you don't think are great"; "if I remember said that"; "the foods that you're eating" alone) is no
 # sentence to say back. Each is a shape read in real client turns heard by Whisper.
 _BROKEN = re.compile(
-    r"\b(?:think|thinks|know|knows|guess|believe|suppose|remember|forget)\s+(?:are|is|was|were|am|said|did|went|told|"
-    r"had)\b"
-    r"|^it sounds like (?:the|this|that|these|those|your|his|her|their) [\w']+(?: [\w']+)? (?:that|which|who)"
+    r"(?<!all )(?<!what )\byou (?:don't |do not |didn't )?(?:think|know|guess|believe|suppose|remember|forget)\s+"
+    r"(?:are|is|was|were|am|said|did|went|told|had)\b"
+    r"|^it sounds like (?:the|this|that|these|those|your|his|her|their) [\w']+(?: (?!is\b|was\b|are\b|were\b)"
+    r"[\w']+)? (?:that|which|who)"
     r"(?: [\w']+){1,4}\.$"
     r"|\b(?:like|and|but|so) and\b|\b(?:too|and) so\.$", re.I)
 
@@ -491,16 +497,19 @@ def _mended(text: str) -> str:
 def _feelings(turn: str) -> list[str]:
     """The feelings the partner named, each only where it is not denied ("I didn't feel the least bit of guilt",
     "I'm not angry", "no sadness"): a blind judge read "you feel guilt" back to a partner who had said none."""
-    said = wording.words(turn)
     named = []
-    for i, w in enumerate(said):
-        if w in FEELINGS and w not in named and not _DENIED.intersection(said[max(0, i - 4) : i]):
-            named.append(w)
+    for clause in re.split(r"[,.;:!?]", turn):  # "No, I'm angry": the "no" answers something else
+        said = wording.words(clause)
+        for i, w in enumerate(said):
+            if w in FEELINGS and w not in named and not _DENIED.intersection(said[max(0, i - 4) : i]):
+                named.append(w)
     return [f for f in FEELINGS if f in named]
 
 
-_DENIED = {"not", "no", "never", "least", "without", "don't", "didn't", "doesn't", "isn't", "wasn't", "aren't", "weren't",
-           "won't", "wouldn't", "can't", "cannot", "nor", "hardly", "barely", "neither"}
+# Words that deny the feeling after them ("not angry", "never felt guilty", "the least bit of guilt"); "can't sleep,
+# so anxious" denies nothing of the feeling.
+_DENIED = {"not", "no", "never", "without", "don't", "didn't", "doesn't", "isn't", "wasn't", "aren't", "weren't",
+           "nor", "hardly", "barely", "neither", "least"}
 
 
 def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> str | None:
@@ -526,7 +535,7 @@ def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> s
         felt = bool(set(wording.words(fitted)) & set(FEELINGS))
         # what weighs on them or what they value before a fact of the same rank ("I'm smoking 20 a day, I'm getting sick
         # of it"), then a feeling named, then the fuller clause, then the later one
-        candidate = (rank, not _weighs(fitted), not felt, -len(wording.content_words(fitted)), -order, fitted)
+        candidate = _Candidate(rank, not _weighs(fitted), not felt, -len(wording.content_words(fitted)), -order, fitted)
         if not problems:
             usable.append(candidate)
         if problems <= {"does not speak to the partner"} and _weighs(fitted) and _PERSON.match(_body(fitted)):
@@ -545,13 +554,12 @@ def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> s
         return None
     best = min(usable)
     # a clause of theirs before one about others ("you don't see what the big deal is" before "she has a problem")
-    return _with_second(best, sorted(usable) + sorted(set(seconds) - set(usable)), turn, earlier) or best[-1]
+    return _with_second(best, sorted(usable) + sorted(set(seconds) - set(usable)), turn, earlier) or best.text
 
 
-# A clause not about them said back alone, when nothing of theirs is: its subject a thing or another person, never a
-# word that is no subject at all ("her and just be able to provide for her").
-_THING = re.compile(r"(?:it|it's|it is|that|that's|this|there|there's|she|she's|he|he's|they|they're|your \w+|the \w+)"
-                    r"\b(?! -)", re.I)
+# A clause not about them said back alone, when nothing of theirs is: its subject a thing ("it's a lot of work"), never
+# another person ("you feel he drinks every night" would doubt them) nor a word that is no subject at all.
+_THING = re.compile(r"(?:it|it's|it is|that|that's|this|there|there's)\b(?! -)", re.I)
 # A view they hold of a thing ("it's a lot of work", "it's just not done"), which "you feel" can frame; a fact ("it's
 # like two hours") said as a feeling would be odd.
 _VERDICT = re.compile(r"\b(?:good|bad|hard|harder|easy|easier|cool|different|difficult|tough|great|nice|awful|terrible|"
@@ -561,7 +569,7 @@ _VERDICT = re.compile(r"\b(?:good|bad|hard|harder|easy|easier|cool|different|dif
 # The partner's own "I should", "I have to", said back as theirs: "you feel you should" (a bare "you should" reads as
 # the coach's advice, and coach/wording.py rejects it as such).
 _OBLIGATION = re.compile(r"(^It sounds like |, |\band |\bso )you (should|have to|need to|must|ought to|"
-                         r"gotta|got to)\b")
+                         r"gotta)\b")
 
 
 def _owned(text: str) -> str:
@@ -586,24 +594,36 @@ def _body(summary: str) -> str:
     return summary[len(OPENING) + 1:].rstrip(".")
 
 
-def _with_second(best: tuple, usable: list[tuple], turn: str, earlier: Sequence[str]) -> str | None:
+class _Candidate(NamedTuple):
+    """A reflection built from one clause, in the order of preference (the least sorts first)."""
+
+    rank: int  # -1 both sides of a change, 0 a part, 1 what they feel, want or fear, 2 a clause said plainly
+    weighs_nothing: bool  # neither what weighs on them nor what they value
+    names_no_feeling: bool
+    fewer_words: int  # minus its content words: the fuller clause first
+    said_earlier: int  # minus its place in the turn: what a partner says last is usually what they came to say
+    text: str
+
+
+def _with_second(best: _Candidate, usable: list[_Candidate], turn: str, earlier: Sequence[str]) -> str | None:
     """Two of the partner's clauses said back together, in their order ("It sounds like you try to talk to your mom
     about it, and no one even cares about it"): one clause alone is often the fact without what it meant to them.
     Only plain clauses (not both sides of a change, not a part's words, not a self-attack's pain), only while it
     still fits one breath, and only when the second says something the first does not."""
-    rank, *_, order, text = best
-    if rank < 1 or BOTH_SIDES in text or not text.startswith(OPENING + " "):
+    text = best.text
+    if best.rank < 1 or BOTH_SIDES in text or not text.startswith(OPENING + " "):
         return None
     seen = set(wording.content_words(text))
     for other in usable:
-        if other[0] < 1 or BOTH_SIDES in other[-1] or other[-2] == order:
+        if other.rank < 1 or BOTH_SIDES in other.text or other.said_earlier == best.said_earlier:
             continue
-        if not (_weighs(text) or _weighs(other[-1])):
+        if not (_weighs(text) or _weighs(other.text)):
             continue  # two facts side by side say no more than one
-        words = set(wording.content_words(other[-1]))
-        if len(wording.content_words(_body(other[-1]))) < 2 or len(words & seen) > 0.5 * len(words):
+        words = set(wording.content_words(other.text))
+        if len(wording.content_words(_body(other.text))) < 2 or len(words & seen) > 0.5 * len(words):
             continue  # the same thing said twice
-        first, second = (text, other[-1]) if -order < -other[-2] else (other[-1], text)
+        # in the partner's order (said_earlier holds minus the place in the turn)
+        first, second = (text, other.text) if best.said_earlier > other.said_earlier else (other.text, text)
         if not (set(wording.words(first)) & {"you", "your", "you're", "you've", "you'd", "you'll", "yourself"}):
             continue  # the partner's own clause leads
         joined = f"{OPENING} {_body(first)}, and {_lower_first(_body(second))}."
@@ -614,8 +634,9 @@ def _with_second(best: tuple, usable: list[tuple], turn: str, earlier: Sequence[
 
 def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
     """A reflection built from what the partner said, pronouns turned to "you": a part they named ("It sounds like a
-    part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else a plain
-    reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
+    part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else their
+    view of a thing ("you feel it's a lot of work"); else, for a question of theirs, that they are wondering; else a
+    plain reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
     built = _from_words(turn, earlier)
     if built is not None:
         return built

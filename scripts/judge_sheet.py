@@ -86,6 +86,12 @@ def build(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     only = set(Path(args.ids).read_text().split()) if args.ids else None
     turns = pick(args.n, args.seed, only)
+    if not turns:
+        raise SystemExit("error: no eligible turn to judge (with --ids: none of those ids is a reflection-answered "
+                         f"client turn of {MIN_WORDS}-{MAX_WORDS} words)")
+    if len(turns) < args.n:
+        print(f"note: {len(turns)} of the {args.n} turns asked for are eligible (at most {PER_TRANSCRIPT} per transcript)",
+              file=sys.stderr)
     print(f"{len(turns)} turns picked (seed {args.seed}); running the coach ...", file=sys.stderr)
     hints = coach_hints(turns, Settings())
     rng = random.Random(args.seed + 1)

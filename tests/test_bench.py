@@ -171,3 +171,15 @@ def test_a_transcripts_notes_in_brackets_are_not_spoken():
     assert spoken("Well [laughs] I tried, [crosstalk] you know.") == "Well I tried, you know."
     assert spoken("[foreign language] It was hard.") == "It was hard."
     assert spoken("No notes here.") == "No notes here."
+
+
+def test_a_line_that_is_only_a_note_is_voiced_as_silence(tmp_path):
+    from coach.audio import load_wav
+    from coach.bench import voice
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed: apt-get install espeak-ng")
+    clips = voice([("a", "[sighs]"), ("b", "Fine [laughs] thanks.")], tmp_path)
+    assert [c.reference for c in clips] == ["", "Fine thanks."]
+    assert not load_wav(clips[0].path).samples.any() and load_wav(clips[1].path).samples.any()
+

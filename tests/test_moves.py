@@ -163,6 +163,16 @@ def test_a_number_that_is_no_rating(text):
     assert "rating" not in detect_cues(text)
 
 
+@pytest.mark.parametrize("text, cue", [
+    ("Maybe at one point I'll go back to it.", "rating"), ("It's a nine to five job, so evenings only.", "rating"),
+    ("Nine out of ten times I just say no.", "rating"), ("What's the point?", "asks_us"), ("Who cares?", "asks_us"),
+    ("If you don't get it in by Friday, you lose the place.", "pushback"), ("I went to a lecture on sleep.", "pushback"),
+    ("It was sorted in no time.", "obstacles"),
+])
+def test_cues_that_ordinary_speech_must_not_raise(text, cue):
+    assert cue not in detect_cues(text)
+
+
 
 
 @pytest.mark.parametrize("text", ["My boss is so angry at me.", "I went to the park with my kids.",
@@ -401,7 +411,7 @@ def test_a_question_the_turn_just_answered_is_not_asked():
     move = BY_KEY["explore"]
     state = MoveState(follow_ups=[q for q in move.follow_ups if not q.startswith(("How long", "When did"))][:-2])
     said = "I've been smoking again for the past year, since my dad got ill."
-    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), said=said)
+    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), turn=said)
     assert not any(q.startswith(("How long", "When did")) for q in asked), asked
-    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), said="I smoke after dinner.")
+    _, _, asked, _ = words_for(move, state, None, lenders=frozenset({"explore"}), turn="I smoke after dinner.")
     assert any(q.startswith(("How long", "When did")) for q in asked), asked

@@ -222,6 +222,25 @@ def test_template_summary_from_the_partners_words(turn, expected):
     assert template_summary(turn) == expected
 
 
+@pytest.mark.parametrize("turn, kept", [
+    ("I'm not that keen on the gym, but my brother is.", "at the same time"),  # "not that" = "not very"
+    ("I asked my manager he could move my shifts, and he did.", "he could"),  # an object, then a new subject
+    ("It's nothing like when I was living in the city.", "nothing like"),  # a likeness, not a filler
+    ("We flew to the US for my cousin's wedding.", "the US"),
+    ("I got to see my nan on Sunday and it was lovely.", "you got to see"),  # a chance, not an obligation
+])
+def test_what_the_speech_rules_must_leave_alone(turn, kept):
+    assert kept in template_summary(turn)
+
+
+def test_a_feeling_is_denied_only_within_its_own_clause():
+    from coach.summary import _feelings
+
+    assert _feelings("I can't get to sleep, I'm so anxious.") == ["anxious"]
+    assert _feelings("No, I'm angry, really.") == ["angry"]
+    assert _feelings("I wasn't angry at all.") == []
+
+
 def test_a_feeling_the_partner_denies_is_not_said_back():
     # no clause of theirs to say back: only the feelings they named could be, and guilt they did not feel is none
     assert "you feel guilt" not in template_summary("Honestly, about the party, not the least bit of guilt.").lower()
