@@ -153,7 +153,9 @@ CUES: dict[str, re.Pattern[str]] = {
                   + _SCALE_NUMBER + r")(?:\W+(?:or|maybe|to)\W+(?:" + _SCALE_NUMBER + r"))?\W*$",
         "step_taken": r"\b(?:i(?:'ve| have)? (?:cut down|cut back|stopped|quit|given up|started going|been going|managed to|"
                       r"finally|got through)|i (?:haven'?t|have not|didn'?t) (?:smoked|had (?:a |any |one )?(?:drink|drop|cigarette|smoke|fag|joint|bet|binge)|drunk|"
-                      r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud)\b",
+                      r"used|gambled|touched (?:a drop|it))|i(?:'m| am) proud|i (?:felt|feel) (?:quite |really |so |a bit |"
+                      r"kind of )?proud|(?:two|three|four|five|a few|several|\d+) (?:nights|days|weeks|evenings) without "
+                      r"(?:any|a drink|one|drinking|smoking|a cigarette))\b",
     }.items()
 }
 # Which move each cue speaks for.

@@ -125,6 +125,7 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("Hmm. I'd say about a six.", "rating"),
     ("Eight out of ten, easily.", "rating"),
     ("Four.", "rating"),
+    ("I went three days without a cigarette and I felt really proud.", "step_taken"),
 ])
 def test_cues(text, cue):
     assert cue in detect_cues(text)
