@@ -71,7 +71,7 @@ CUES: dict[str, re.Pattern[str]] = {
         "self_energy": r"\b(?:compassion\w*|curious|curiosity|calm(?:er)?|warm(?:th)?|tender\w*|soft(?:er)?|kindness|"
                        r"feel for (?:it|her|him)|sorry for (?:it|her|him|that)|(?:want|like) to (?:help|hug|hold|comfort|"
                        r"get to know|understand) (?:it|her|him|that)|open(?:ness)? to(?:ward)? it|care about it)\b",
-        "exile_story": r"\bwhen i was (?:a |little|young|small|\d+|in (?:school|high school|college)|a kid|a child|"
+        "exile_story": r"\b(?:when|since|ever since) i was (?:a |little|young|small|\d+|in (?:school|high school|college)|a kid|a child|"
                        r"seven|eight|nine|ten|five|six|growing up)|\bas a (?:kid|child|teenager|little (?:boy|girl))\b"
                        r"|\bgrowing up\b|\bi remember (?:when|being|how)\b|\bmy (?:mother|father|mom|dad|parents|mum) "
                        r"(?:used to|would always|never|always)\b|\bchildhood\b|\byounger (?:part|me|self)\b"

@@ -95,6 +95,7 @@ def test_a_long_part_name_falls_back_to_the_default_when_it_does_not_fit():
     ("I'm such a failure.", "blended"),
     ("I can't stand that critic part anymore.", "against_part"),
     ("When I was a kid nobody came to get me.", "exile_story"),
+    ("It's been like that ever since I was a teenager.", "exile_story"),
     ("My grandfather passed away in March.", "loss"),
     ("It tells me to stay home and keep quiet.", "protector_job"),
     ("I think it's trying to protect me.", "protective_intent"),
