@@ -71,7 +71,7 @@ CUES: dict[str, re.Pattern[str]] = {
         "self_energy": r"\b(?:compassion\w*|curious|curiosity|calm(?:er)?|warm(?:th)?|tender\w*|soft(?:er)?|kindness|"
                        r"feel for (?:it|her|him)|sorry for (?:it|her|him|that)|(?:want|like) to (?:help|hug|hold|comfort|"
                        r"get to know|understand) (?:it|her|him|that)|open(?:ness)? to(?:ward)? it|care about it)\b",
-        "exile_story": r"\b(?:when|since|ever since) i was (?:a |little|young|small|\d+|in (?:school|high school|college)|a kid|a child|"
+        "exile_story": r"\b(?:when|since) i was (?:a |little|young|small|\d+|in (?:school|high school|college)|a kid|a child|"
                        r"seven|eight|nine|ten|five|six|growing up)|\bas a (?:kid|child|teenager|little (?:boy|girl))\b"
                        r"|\bgrowing up\b|\bi remember (?:when|being|how)\b|\bmy (?:mother|father|mom|dad|parents|mum) "
                        r"(?:used to|would always|never|always)\b|\bchildhood\b|\byounger (?:part|me|self)\b"
@@ -302,6 +302,16 @@ def _cue_move(cue: str, part_in_view: bool) -> str:
     return "find" if not part_in_view and move in PARTS_WORK else move
 
 
+def _waits_for_a_part(key: str, part_in_view: bool) -> bool:
+    """Parts work, with no part of the partner in view."""
+    return not part_in_view and key in PARTS_WORK
+
+
+def _lacks_its_cue(key: str, cues: frozenset[str]) -> bool:
+    """A move whose questions presume what was said, without the words that call for it."""
+    return key in NEEDS_CUE and not any(CUE_MOVES[c] == key for c in cues)
+
+
 def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveState, stays: bool,
                 config: ChooserConfig = ChooserConfig(), library: Sequence[Move] = MOVES,
                 part_in_view: bool = True) -> tuple[str, dict[str, float]]:
@@ -324,9 +334,9 @@ def choose_move(similarity: dict[str, float], cues: frozenset[str], state: MoveS
                 score -= 1.0  # never three times running
         if len(_unused(move.follow_ups, state.follow_ups)) < 2 or not _unused(move.suggestions, state.suggestions):
             score -= 1.0  # its words are used up in this session: another move says something new
-        if not part_in_view and move.key in PARTS_WORK:
+        if _waits_for_a_part(move.key, part_in_view):
             score -= 2.0
-        if move.key in NEEDS_CUE and not any(CUE_MOVES[c] == move.key for c in cues):
+        if _lacks_its_cue(move.key, cues):
             score -= 2.0  # "What helped you do that?" when nothing was done: these need the words that call for them
         scores[move.key] = round(float(score), 4)
     return max(scores, key=scores.get), scores
@@ -452,9 +462,8 @@ class MoveChooser:
             v = known.get(template)
             return float(v @ turn_vector) if v is not None else 0.0
 
-        cued = {CUE_MOVES[c] for c in cues}
         lenders = frozenset(m.key for m in self.library
-                            if (m.key not in NEEDS_CUE or m.key in cued) and (in_view or m.key not in PARTS_WORK))
+                            if not _lacks_its_cue(m.key, cues) and not _waits_for_a_part(m.key, in_view))
         suggestion, template, follow_ups, templates = words_for(move, state, part, scores, self.library, in_view, fit,
                                                                 lenders, turn)
         return MovePlan(key, suggestion, follow_ups, part, template, templates, scores, cues, vector, spoke_of_part)

@@ -417,7 +417,7 @@ def _candidates(turn: str) -> list[tuple[int, str]]:
             continue
         if _SUBJECT.match(clause) and not _QUESTION.match(clause):
             found.append((2, f"{OPENING} {when}{_lower_first(_said_back(clause))}"))
-        elif _DOING.match(clause) and not set(wording.words(clause)) & {"you", "your"}:
+        elif _DOING.match(clause):
             # what they do, its "I" left out as speech does ("mostly just hang out with my friends")
             turned = _said_back(clause)
             found.append((2, f"{OPENING} {when}you {turned[0].lower()}{turned[1:]}"))
@@ -512,15 +512,16 @@ _DENIED = {"not", "no", "never", "without", "don't", "didn't", "doesn't", "isn't
            "nor", "hardly", "barely", "neither", "least"}
 
 
-def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> str | None:
-    """The reflection of the pain in a self-attack, else the best of the partner's own clauses said back; None when
-    neither fits. With `about_them` false: the best clause of theirs that is not about them, said as their view
-    ("you feel it's a bit different down there"), the last resort before a generic line."""
-    if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):  # a part's attack: reflected as the part's
-        for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
-            if not any(wording.near_equal(text, e) for e in earlier):
-                return text
-    usable, seconds, other = [], [], []
+class _Scored(NamedTuple):
+    """A turn's clauses, each made a reflection and checked once."""
+
+    usable: list[_Candidate]  # reflections that may be shown alone
+    seconds: list[_Candidate]  # about others ("no one even cares about it"): only after a clause of theirs
+    views: list[_Candidate]  # about a thing ("it's a lot of work"): only as their view, when nothing of theirs fits
+
+
+def _scored(turn: str, earlier: Sequence[str]) -> _Scored:
+    scored = _Scored([], [], [])
     for order, (rank, text) in enumerate(_candidates(turn)):
         fitted = _fit(_owned(_mended(text)))
         if fitted is not None and _BROKEN.search(fitted):
@@ -533,28 +534,44 @@ def _from_words(turn: str, earlier: Sequence[str], about_them: bool = True) -> s
             continue
         problems = {p for p in check_summary(fitted, turn, earlier) if p != "not the partner's words"}
         felt = bool(set(wording.words(fitted)) & set(FEELINGS))
-        # what weighs on them or what they value before a fact of the same rank ("I'm smoking 20 a day, I'm getting sick
-        # of it"), then a feeling named, then the fuller clause, then the later one
+        # what weighs on them before a fact of the same rank ("I'm smoking 20 a day, I'm getting sick of it"), then a
+        # feeling named, then the fuller clause, then the later one
         candidate = _Candidate(rank, not _weighs(fitted), not felt, -len(wording.content_words(fitted)), -order, fitted)
         if not problems:
-            usable.append(candidate)
+            scored.usable.append(candidate)
         if problems <= {"does not speak to the partner"} and _weighs(fitted) and _PERSON.match(_body(fitted)):
-            seconds.append(candidate)  # "no one even cares about it": said after a clause of theirs, it does
+            scored.seconds.append(candidate)  # "no one even cares about it": said after a clause of theirs, it does
         if (problems == {"does not speak to the partner"} and _THING.match(_body(fitted))
                 and len(_body(fitted).split()) >= 4 and (_weighs(fitted) or _VERDICT.search(fitted))):
-            other.append(candidate)
-    if not about_them:
-        # said as their view, in the second person: "It sounds like you feel it's a bit different down there"
-        for *_, text in sorted(other):
-            framed = _fit(f"{OPENING} you feel {_lower_first(_body(text))}")
-            if framed and not check_summary(framed, turn, earlier):
-                return framed
+            scored.views.append(candidate)
+    return scored
+
+
+def _from_words(turn: str, earlier: Sequence[str], scored: _Scored | None = None) -> str | None:
+    """The reflection of the pain in a self-attack, else the best of the partner's own clauses said back (with a
+    second one when it adds what weighs on them); None when neither fits."""
+    if wording.attacks_self(turn) and not _SPEAKS_OF_PARTS.search(turn):  # a part's attack: reflected as the part's
+        for text in HURTFUL_WORDS if _REPORTED.search(turn.replace("\u2019", "'")) else HARD_ON_YOURSELF:
+            if not any(wording.near_equal(text, e) for e in earlier):
+                return text
+    if scored is None:
+        scored = _scored(turn, earlier)
+    if not scored.usable:
         return None
-    if not usable:
-        return None
-    best = min(usable)
+    best = min(scored.usable)
     # a clause of theirs before one about others ("you don't see what the big deal is" before "she has a problem")
-    return _with_second(best, sorted(usable) + sorted(set(seconds) - set(usable)), turn, earlier) or best.text
+    others = sorted(set(scored.seconds) - set(scored.usable))
+    return _with_second(best, sorted(scored.usable) + others, turn, earlier) or best.text
+
+
+def _their_view(turn: str, earlier: Sequence[str], scored: _Scored) -> str | None:
+    """The best clause of theirs about a thing, said as their view in the second person ("It sounds like you feel
+    it's a bit different down there"): the last resort before a generic line."""
+    for candidate in sorted(scored.views):
+        framed = _fit(f"{OPENING} you feel {_lower_first(_body(candidate.text))}")
+        if framed and not check_summary(framed, turn, earlier):
+            return framed
+    return None
 
 
 # A clause not about them said back alone, when nothing of theirs is: its subject a thing ("it's a lot of work"), never
@@ -598,7 +615,7 @@ class _Candidate(NamedTuple):
     """A reflection built from one clause, in the order of preference (the least sorts first)."""
 
     rank: int  # -1 both sides of a change, 0 a part, 1 what they feel, want or fear, 2 a clause said plainly
-    weighs_nothing: bool  # neither what weighs on them nor what they value
+    weighs_nothing: bool  # neither what weighs on them nor a feeling they named (_weighs)
     names_no_feeling: bool
     fewer_words: int  # minus its content words: the fuller clause first
     said_earlier: int  # minus its place in the turn: what a partner says last is usually what they came to say
@@ -637,7 +654,8 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
     part of you ..."), what they feel or want, a clause said back plainly; else the feelings they named; else their
     view of a thing ("you feel it's a lot of work"); else, for a question of theirs, that they are wondering; else a
     plain reflection that does not repeat this session's earlier summaries. Always a whole sentence that fits."""
-    built = _from_words(turn, earlier)
+    scored = _scored(turn, earlier)
+    built = _from_words(turn, earlier, scored)
     if built is not None:
         return built
     feelings = [f for f in _feelings(turn) if not wording.unsafe_to_say_back(f)]
@@ -647,9 +665,9 @@ def template_summary(turn: str, earlier: Sequence[str] = ()) -> str:
                      f"It sounds like you have been feeling {named}."):
             if not check_summary(text, turn, earlier):
                 return text
-    other = _from_words(turn, earlier, about_them=False)
-    if other is not None:
-        return other
+    view = _their_view(turn, earlier, scored)
+    if view is not None:
+        return view
     if _ASKS.search(turn.replace("\u2019", "'")):
         for text in ASKED:  # a question of theirs: "a lot going on" would not have heard it
             if not any(wording.near_equal(text, e) for e in earlier):
