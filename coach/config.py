@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS_DIR = REPO_DIR / "models"
 # The parts of the streaming pipeline that `streaming-no-<part>` turns off, one at a time, to measure what each buys.
-STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields")
+STREAMING_PARTS = ("tight-stt", "speculative", "stream-fields", "seal")
 # Parts not on by default, that `streaming+<part>` turns on. commit: transcribing while the partner speaks saves about
 # 0.3-0.4 s at the end of a long turn, but its quick passes read words worse than the whole-turn pass (long annomi-dev
 # turns, voiced: word error rate 5.9% -> 7.0-9.6%; Whisper, told to expect the words of danger, hears "a suicide" for
@@ -31,6 +31,7 @@ class PipelineMode:
     tight_stt: bool = True  # encode only the turn's audio, not a 30 s window
     speculative: bool = True  # prepare the transcript (and the hint) in the first short silence
     stream_fields: bool = True  # show the summary word by word, then each field as it completes
+    seal: bool = True  # keep a long turn's speculative passes at the partner's pauses; at its end decode only the rest
     commit: bool = False  # transcribe while the partner speaks; at the end of a turn decode only its uncommitted tail
 
     STREAMING: ClassVar["PipelineMode"]
@@ -41,7 +42,7 @@ class PipelineMode:
         if name == "streaming":
             return cls()
         if name == "turn":
-            return cls(False, False, False, False)
+            return cls.TURN
         part = name.removeprefix("streaming-no-")
         if name.startswith("streaming-no-") and part in STREAMING_PARTS:
             return cls(**{part.replace("-", "_"): False})
@@ -71,7 +72,7 @@ class PipelineMode:
 
 
 PipelineMode.STREAMING = PipelineMode()
-PipelineMode.TURN = PipelineMode(False, False, False, False)
+PipelineMode.TURN = PipelineMode(**{f.name: False for f in fields(PipelineMode)})
 # Whisper's prompt is read as earlier text: naming the session's words makes them likelier to be heard right. Measured
 # with `coach bench --safety --safety-set tests/data/safety_eval.jsonl --whisper` (espeak-ng voices, whisper-base, 5 readings):
 # recall 88.7% -> 90.7%, false alarms 6.7% -> 4.5%; speech-dev word error rate 6.8% -> 6.6%.
@@ -141,6 +142,19 @@ class Settings(BaseSettings):
                                          "the committed audio is cut from later passes (more: fewer misheard words, "
                                          "a longer tail to decode at the end of the turn).")
     spec_silence_s: float = Field(0.10, description="Silence after which the end of the turn is prepared speculatively.")
+    # 5 s: each part read whole with the default beam and the words before it as Whisper's prompt, against one pass
+    # over the whole turn (word error rate / the last pass p50), cut at pauses of 0.2-0.25 s: speech-dev recordings
+    # joined into 12 turns of 11-26 s 5.3% / 1756 ms -> 5.3-5.9% / 531 ms (4 s parts: 6.7%, 6 s: 5.2%); 24 voiced
+    # annomi-dev turns of 13-37 s 8.5% / 1524 ms -> 6.6-6.7% / 557-631 ms. Only pauses of 0.3 s: fewer parts kept, a
+    # longer last part (0.73-0.82 s). The endpointer's pause is ~0.03 s shorter than that measure: 0.2 s here.
+    # `coach bench --corpus <24 long turns> --modes streaming-no-seal,streaming` (2026-12-07): first text p50 1611 ->
+    # 1009 ms, p95 3129 -> 2061 ms, WER 9.3% -> 6.8%, CPU 0.4 -> 0.3 core-s per s of speech; speech-dev the same.
+    seal_after_s: float = Field(5.0, gt=0, description="A pause in a turn this much speech after its last kept part "
+                                "keeps the speculative pass over that part (mode part seal): only the rest is read again.")
+    seal_pause_s: float = Field(0.2, ge=0, description="Shortest pause whose speculative pass is kept (shorter: a breath "
+                                "inside a phrase, where Whisper reads the words on either side worse).")
+    seal_min_tail_s: float = Field(4.0, ge=0, description="A pass reads at least this much audio after the kept parts "
+                                   "it takes as read (the last ones are read again when the turn ends just after them).")
 
     # Hints
     llm_threads: int | None = Field(None, ge=1, description="CPU threads for the LLM (default: half the usable cores, "

@@ -15,12 +15,19 @@ final passes then decode only that tail, with the committed words before it at t
 the two. Each time the committed
 text gains a whole sentence, the safety check reads the committed sentences: a clear statement raises its alert
 before the turn is over.
+
+Kept parts (mode.seal, on by default): when the partner goes on after a pause of at least `seal_pause_s`, and the
+speculative pass of that pause read at least `seal_after_s` of audio, its words are not thrown away: they stand for
+that part of the turn, and later passes read only the audio after it, with its words at the end of Whisper's prompt.
+At the end of a long turn only its last part is decoded. Unlike committed words this costs no pass of its own (the
+speculative pass ran anyway) and the part is read whole, with the default beam, cut where the partner paused. Its
+safety verdict counts as it comes, so a clear statement raises its alert before the turn is over.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -62,13 +69,17 @@ class TranscriptionConfig:
     spec_silence_s: float = default("spec_silence_s")
     commit_every_s: float = default("commit_every_s")
     commit_left_context_s: float = default("commit_left_context_s")
+    seal_after_s: float = default("seal_after_s")
+    seal_pause_s: float = default("seal_pause_s")
+    seal_min_tail_s: float = default("seal_min_tail_s")
 
     @classmethod
     def from_settings(cls, s) -> "TranscriptionConfig":
         return cls(guards=GuardConfig.from_settings(s), pre_roll_s=s.pre_roll_s,
                    prompt_context_chars=s.prompt_context_chars, vocabulary=s.stt_vocabulary,
                    log_transcripts=s.log_transcripts, spec_silence_s=s.spec_silence_s,
-                   commit_every_s=s.commit_every_s, commit_left_context_s=s.commit_left_context_s)
+                   commit_every_s=s.commit_every_s, commit_left_context_s=s.commit_left_context_s,
+                   seal_after_s=s.seal_after_s, seal_pause_s=s.seal_pause_s, seal_min_tail_s=s.seal_min_tail_s)
 
 
 class AudioHistory:
@@ -97,6 +108,51 @@ class AudioHistory:
 
 
 @dataclass
+class _Part:
+    """The stretch of a turn's audio one pass reads, and (once it has run) what it heard there. The pass fills in
+    `start` and `result` on the STT worker's thread, where every later pass runs after it and finds them."""
+
+    start: float
+    end: float
+    result: SttResult | None = None
+
+
+def _read(kept: tuple[_Part, ...], start: float, end: float, min_tail_s: float) -> list[_Part]:
+    """The kept parts a pass over [start, end] of the turn takes as read: whose words are in, one after another from
+    the turn's start (a part that failed is not, and the audio from there on is read again; a part that read again
+    the audio of those before it replaces them), leaving at least `min_tail_s` of audio after them: Whisper reads a
+    few words alone, or a breath of noise, worse than with what came before ("Get out of here." on the applause after
+    a speech's last words)."""
+    done: list[_Part] = []
+    for part in kept:
+        if part.result is None:
+            continue
+        while done and done[-1].end > part.start + 1e-6:
+            done.pop()
+        if abs((done[-1].end if done else start) - part.start) < 1e-6:
+            done.append(part)
+    while done and end - done[-1].end < min_tail_s:
+        done.pop()
+    return done
+
+
+def _joined(before: str, rest: SttResult) -> SttResult:
+    """The words of the kept parts and a pass's reading of the rest of the turn (its other readings joined the same
+    way, for the safety check). The kept words stand when the rest holds none."""
+    if not before:
+        return rest
+    text = " ".join(filter(None, (before, rest.text)))
+    return SttResult(text, None, rest.seconds, tuple(f"{before} {a}" for a in rest.alternatives))
+
+
+def whisper_prompt(config: TranscriptionConfig, context: str, said: str = "") -> str | None:
+    """Whisper's prompt: the vocabulary, then the end of the recent transcript and of what this turn has said."""
+    c = config
+    recent = (context + " " + said).strip()[-c.prompt_context_chars :] if c.prompt_context_chars else ""
+    return " ".join(filter(None, (c.vocabulary, recent))) or None
+
+
+@dataclass
 class _OpenTurn:
     """The turn the partner is in, and the speculative pass over it prepared in its first pause."""
 
@@ -105,6 +161,8 @@ class _OpenTurn:
     spec_t_end: float = 0.0  # where the pause the pass heard began
     spec_result: SttResult | None = None
     spec_t_ready: float = 0.0
+    spec_part: _Part | None = None  # the audio the speculative pass reads
+    kept: list[_Part] = field(default_factory=list)  # parts read by speculative passes the partner went on after
     agreement: Agreement | None = None  # the words committed while the partner speaks (mode.commit)
     commit_job: int | None = None  # the pass reading the uncommitted audio, and the audio time it reads up to
     commit_audio_end: float = 0.0
@@ -166,9 +224,7 @@ class Transcription:
         self._jobs[o.commit_job] = ("commit", o.turn_id)
 
     def _prompt(self, committed: str = "") -> str | None:
-        c = self.config
-        recent = (self._context + " " + committed).strip()[-c.prompt_context_chars :] if c.prompt_context_chars else ""
-        return " ".join(filter(None, (c.vocabulary, recent))) or None
+        return whisper_prompt(self.config, self._context, committed)
 
     def paused(self, turn_start: float, silence_start: float, t: float) -> None:
         """The partner is silent since `silence_start` (audio up to `t`): once the pause is long enough, transcribe
@@ -176,17 +232,35 @@ class Transcription:
         o = self._open
         if o is None or not self.mode.speculative or o.spec_job is not None or t - silence_start < self.config.spec_silence_s:
             return
-        o.spec_job = self._submit("spec", o.turn_id, turn_start, silence_start, t, agreement=o.agreement)
+        o.spec_job, o.spec_part = self._submit("spec", o.turn_id, turn_start, silence_start, t, agreement=o.agreement,
+                                               kept=o.kept)
         o.spec_t_end = silence_start
 
     def resumed(self, t: float, pause: tuple[float, float] | None = None) -> list[Event]:
-        """The pause (`pause`: from, to) was not the end of the turn: what was prepared for it is called off, and the
-        pause is a place to cut the audio between committed words and the rest."""
-        if self._open is None:
+        """The pause (`pause`: from, to) was not the end of the turn: what was prepared for it is called off (its
+        words kept for their part of the turn when the part is long and the pause real), and the pause is a place to
+        cut the audio between committed words and the rest."""
+        o = self._open
+        if o is None:
             return []
-        if pause and self._open.agreement is not None:
-            self._open.agreement.paused(*pause)
-        return self._drop_speculation(self._open, t)
+        if pause and o.agreement is not None:
+            o.agreement.paused(*pause)
+        if not self._keeps(o, pause):
+            return self._drop_speculation(o, t)
+        o.kept.append(o.spec_part)
+        if o.spec_result is None:  # still running: its safety verdict counts when it comes
+            self._jobs[o.spec_job] = ("kept", o.turn_id)
+        events: list[Event] = [TentativeRetracted(o.turn_id, t)] if o.tentative else []
+        o.spec_job, o.spec_result, o.spec_part = None, None, None
+        return events
+
+    def _keeps(self, o: _OpenTurn, pause: tuple[float, float] | None) -> bool:
+        """Whether the speculative pass of this pause stands for its part of the turn: a real pause (not a breath),
+        heard before the partner went on, after enough speech to be read well alone."""
+        part, c = o.spec_part, self.config
+        return (self.mode.seal and o.agreement is None and o.spec_job is not None and part is not None
+                and pause is not None and pause[1] - pause[0] >= c.seal_pause_s and part.end <= pause[1]
+                and part.end - part.start >= c.seal_after_s)
 
     def ended(self, ended: SpeechEnded, t: float) -> list[Event]:
         """The turn is over (audio up to `t`): its final words, from the speculative pass when it heard exactly this
@@ -204,7 +278,7 @@ class Transcription:
             return self._final(ended.turn_id, o.spec_result, max(o.spec_t_ready, ended.t_detected))
         events = self._drop_speculation(o, t) if o else []
         self._submit("final", ended.turn_id, ended.t_start, ended.t_end, ended.t_detected, audio_until=t,
-                     agreement=o.agreement if o else None)
+                     agreement=o.agreement if o else None, kept=o.kept if o else ())
         return events
 
     def restart(self, t: float) -> None:
@@ -215,32 +289,42 @@ class Transcription:
     # ---- passes ------------------------------------------------------------------------------------------
 
     def _submit(self, kind: str, turn_id: int, t0: float, t1: float, t: float, audio_until: float | None = None,
-                agreement: Agreement | None = None) -> int:
-        """A pass over the turn [t0, t1] (with its margins), or, when words are committed, over what follows them."""
+                agreement: Agreement | None = None, kept: list[_Part] | tuple[_Part, ...] = ()) -> tuple[int, _Part]:
+        """A pass over the turn [t0, t1] (with its margins), or, when words are committed, over what follows them, or,
+        when parts of it are kept, over what follows the last kept part whose words are in."""
         c = self.config
         committed = agreement.frozen() if agreement and agreement.committed else None
-        start = committed.start if committed else t0 - c.pre_roll_s
-        audio = self.history.slice(start, min(t1 + c.post_roll_s, t if audio_until is None else audio_until))
-        prompt = self._prompt(committed.before_cut() if committed else "")
-        transcriber, guards, tight, check, vocabulary = self._transcriber, c.guards, self.mode.tight_stt, self._safety, c.vocabulary
+        first = committed.start if committed else t0 - c.pre_roll_s
+        end = min(t1 + c.post_roll_s, t if audio_until is None else audio_until)
+        audio = self.history.slice(first, end)
+        kept, context = tuple(kept), self._context
+        part = _Part(kept[-1].end if kept else first, end)
+        transcriber, guards, tight, check, config = self._transcriber, c.guards, self.mode.tight_stt, self._safety, c
 
         def heard(emit, cancelled) -> tuple[SttResult, SafetyVerdict]:
+            # Here, on the STT worker's thread, every kept part's pass has run (or failed: its audio is read again).
+            done = _read(kept, first, end, config.seal_min_tail_s)
+            part.start = done[-1].end if done else first
+            before = " ".join(filter(None, (p.result.text for p in done)))
+            said = committed.before_cut() if committed else before
+            rest = audio[max(int(round((part.start - first) * SAMPLE_RATE)), 0):]
+            result = run_stt(transcriber, rest, whisper_prompt(config, context, said), guards, tight=tight,
+                             vocabulary=config.vocabulary)
+            part.result = result
+            result = committed.complete(result) if committed else _joined(before, result)
             # The safety check runs with the words, on the same job: its verdict never waits for anything else.
-            result = run_stt(transcriber, audio, prompt, guards, tight=tight, vocabulary=vocabulary)
-            if committed:
-                result = committed.complete(result)
             return result, check.assess(result.text, result.alternatives) if result.text else NO_RISK
 
         job = self._worker.submit(heard, t)
         self._jobs[job] = (kind, turn_id)
-        return job
+        return job, part
 
     def _drop_speculation(self, o: _OpenTurn, t: float) -> list[Event]:
         events: list[Event] = [TentativeRetracted(o.turn_id, t)] if o.tentative else []
         if o.spec_job is not None:
             self._worker.cancel(o.spec_job, t)
             self._jobs.pop(o.spec_job, None)
-        o.spec_job, o.spec_result = None, None
+        o.spec_job, o.spec_result, o.spec_part = None, None, None
         return events
 
     def on_update(self, u: Update) -> list[Event]:
@@ -255,7 +339,7 @@ class Transcription:
             result, verdict = u.value
             u = replace(u, value=result)
             events += self._on_verdict(turn_id, verdict, u.t)
-        if kind == "check":
+        if kind in ("check", "kept"):  # (a kept part that failed: the passes after it read its audio again)
             return events
         if kind == "spec":
             return events + self._on_spec(turn_id, u)

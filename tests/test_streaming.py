@@ -130,7 +130,8 @@ def test_modes_are_flags_parsed_once():
     assert no_spec.name == "streaming-no-speculative" and not no_spec.is_turn
     assert PipelineMode.parse("turn") == PipelineMode.TURN and PipelineMode.TURN.is_turn
     assert PipelineMode.parse("streaming") == PipelineMode.STREAMING
-    for name in ("streaming", "turn", "streaming-no-tight-stt", "streaming-no-stream-fields", "streaming+commit"):
+    for name in ("streaming", "turn", "streaming-no-tight-stt", "streaming-no-stream-fields", "streaming-no-seal",
+                 "streaming+commit"):
         assert PipelineMode.parse(name).name == name
     commit = PipelineMode.parse("streaming+commit")  # opt-in: not part of the default
     assert commit.commit and commit.speculative and not PipelineMode.STREAMING.commit
