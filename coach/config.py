@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     min_speech_s: float = Field(0.25, description="Shortest run of speech that starts a turn (shorter blips are noise).")
     end_silence_s: float = Field(0.6, description="Silence that ends a turn.")
     # 12 s, not 20, chosen when a monologue's turn was transcribed whole after it ended (before kept parts, mode part
-    # seal), so the transcript (and the hint after it) waited for Whisper to read the whole turn. In a real-time monologue replay here, end of turn -> complete hint p50 2.0 s
-    # with 12 s turns, 2.9 s with 20 s turns (transcript 1.1 vs 1.9 s); conversational turns are shorter than either.
+    # seal), so the transcript (and the hint after it) waited for Whisper to read the whole turn. In a real-time
+    # monologue replay here, end of turn -> complete hint p50 2.0 s with 12 s turns, 2.9 s with 20 s turns (transcript
+    # 1.1 vs 1.9 s); conversational turns are shorter than either.
     max_utterance_s: float = Field(12.0, description="After this much speech, split the turn at the next short pause.")
     split_pause_s: float = Field(0.2, description="Pause that splits a turn longer than max_utterance_s.")
     hard_max_utterance_s: float = Field(
