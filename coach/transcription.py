@@ -245,14 +245,12 @@ class Transcription:
             return []
         if pause and o.agreement is not None:
             o.agreement.paused(*pause)
-        if not self._keeps(o, pause):
-            return self._drop_speculation(o, t)
-        o.kept.append(o.spec_part)
-        if o.spec_result is None:  # still running: its safety verdict counts when it comes
-            self._jobs[o.spec_job] = ("kept", o.turn_id)
-        events: list[Event] = [TentativeRetracted(o.turn_id, t)] if o.tentative else []
-        o.spec_job, o.spec_result, o.spec_part = None, None, None
-        return events
+        if self._keeps(o, pause):
+            o.kept.append(o.spec_part)
+            if o.spec_result is None:  # still running: its safety verdict counts when it comes
+                self._jobs[o.spec_job] = ("kept", o.turn_id)
+            o.spec_job = None  # kept, not cancelled
+        return self._drop_speculation(o, t)
 
     def _keeps(self, o: _OpenTurn, pause: tuple[float, float] | None) -> bool:
         """Whether the speculative pass of this pause stands for its part of the turn: a real pause (not a breath),
