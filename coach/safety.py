@@ -67,6 +67,9 @@ _TIER1 = [
     r"rap(?:e|ed)",
     r"molest\w*",
     r"threaten\w* to (?:kill|hurt|beat|stab|shoot|burn|break|put me in)",
+    # the stalker's and the abuser's threat: if he can't have her, nobody will
+    r"if (?:he|she|they|i) (?:can'?t|cannot|can not|couldn'?t) have (?:me|you|her|him)\b[^.;!?]{0,12}\b(?:no ?one|nobody|no-one)"
+    r"(?: else)? (?:will|can|would|could|is going to)",
     r"(?:not|(?:don'?t|do not|doesn'?t|does not|never) feel) safe (?:at home|with (?:him|her|them)|here|anymore)",
     r"in danger(?! of)",
     r"afraid (?:he|she|they)(?:'ll| will| might) (?:kill|hurt)",
@@ -575,6 +578,12 @@ def possible_risk(text: str) -> bool:
 
 WINDOW_WORDS = 14  # speech to text may give long stretches without punctuation: those are read in windows
 MAX_SEGMENTS = 12  # keeps the decision well inside 30 ms on a busy 2-core machine
+# A whole turn longer than this is read as the mean of its clauses (_embed_by_length). 2026-12-08, `coach bench
+# --safety` as written: the same decisions on every labelled set and on real talk but one (a long turn whose danger
+# is a threat the phrase list now names), decision p95 on the long sets about 200 -> 160 ms. Not embedding the whole
+# turn at all lost two short risk lines of safety_eval; the plain mean for every length lost one and alerted on two
+# more real turns.
+WHOLE_EMBEDDED_WORDS = 32
 # A clause of three words ("I'm still shaken") is read only as part of its turn: alone, its embedding lands near any
 # exemplar of the same mood. 2026-12-03, tests/data/safety_eval.jsonl: false alarms 3.0% -> 2.2% as written,
 # 4.5% -> 3.7% through Whisper, recall the same (97.3% through Whisper); the fresh check set 10.0% -> 6.7%.
@@ -755,17 +764,36 @@ def _embed_sorted(embedder: SentenceEmbedder, texts: Sequence[str], batch: int =
 
 
 def _embed_by_length(embedder: SentenceEmbedder, parts: list[str]) -> np.ndarray:
-    """A turn's clauses in one batch, and the longer ones (the whole turn) apart: one batch pads every clause to the
-    longest, and a long turn's 11 windows padded to its 48-word whole took 200 ms instead of 60 + 20 ms."""
+    """A turn's clauses in one batch, and the whole turn apart: one batch pads every clause to the longest. A whole
+    turn of more than WHOLE_EMBEDDED_WORDS is not embedded at all: its vector is the mean of its clauses' vectors,
+    weighted by their words, which is nearly what mean pooling over the whole gives. Embedding it was the costliest
+    part of a long turn's decision (about a fifth), and in a live session the only one never already embedded: the
+    clauses of the parts kept while the partner spoke were read then, and the encoder keeps their vectors."""
     short = [i for i, p in enumerate(parts) if len(p.split()) <= WINDOW_WORDS + 4]
     long = [i for i, p in enumerate(parts) if len(p.split()) > WINDOW_WORDS + 4]
     if not short or not long:
         return np.asarray(embedder.embed(parts), dtype=np.float32)
+    embedded = [i for i in long if len(parts[i].split()) <= WHOLE_EMBEDDED_WORDS]
     out = np.asarray(embedder.embed([parts[i] for i in short]), dtype=np.float32)
     rows = np.zeros((len(parts), out.shape[1]), dtype=np.float32)
     rows[short] = out
-    rows[long] = np.asarray(embedder.embed([parts[i] for i in long]), dtype=np.float32)
+    if embedded:
+        rows[embedded] = np.asarray(embedder.embed([parts[i] for i in embedded]), dtype=np.float32)
+    pooled = [i for i in long if i not in embedded]
+    if pooled:
+        words = np.array([len(parts[i].split()) for i in short], dtype=np.float32)
+        mean = words @ out
+        rows[pooled] = mean / max(float(np.linalg.norm(mean)), 1e-9)
     return rows
+
+
+def _top_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Each row's mean of its k largest values. A partition, not a sort: the same values, without ordering ~1,600
+    similarities per clause."""
+    k = min(k, sims.shape[1])
+    if k <= 0:
+        return np.full(sims.shape[0], np.nan, dtype=sims.dtype)
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1)
 
 
 def exemplar_matrix(embedder: SentenceEmbedder, texts: Sequence[str], n_risk: int, cache: bool = True) -> np.ndarray:
@@ -861,10 +889,10 @@ class SafetyCheck:
         emb = _embed_by_length(self._embedder, parts)
         k = self.config.top_k
         risk_sims = emb @ self._risk.T
-        risk_top = np.sort(risk_sims, axis=1)[:, -k:].mean(axis=1)
-        safe_top = np.sort(emb @ self._safe.T, axis=1)[:, -k:].mean(axis=1)
+        risk_top = _top_mean(risk_sims, k)
+        safe_top = _top_mean(emb @ self._safe.T, k)
         if len(self._everyday):
-            safe_top = np.maximum(safe_top, np.sort(emb @ self._everyday.T, axis=1)[:, -k:].mean(axis=1))
+            safe_top = np.maximum(safe_top, _top_mean(emb @ self._everyday.T, k))
         scores = np.where(risk_top >= self.config.min_similarity, risk_top - safe_top, -1.0)
         return scores, [self._risk_cats[int(j)] for j in np.argmax(risk_sims, axis=1)]
 

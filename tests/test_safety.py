@@ -1,5 +1,6 @@
 """The reviewed phrase lists: clear statements always raise a safety hint; IFS talk must not."""
 
+import numpy as np
 import pytest
 
 from coach.safety import clear_risk, is_safety, possible_risk, warning_sign
@@ -635,3 +636,40 @@ def test_a_clear_phrase_only_asked_about_is_a_check_in(check):
 ])
 def test_what_is_done_to_me_is_heard_even_when_the_verb_is_misheard(text):
     assert clear_risk(text)
+
+
+@pytest.mark.parametrize("text, risk", [
+    ("He's messaged from six numbers saying if he can't have me nobody will.", True),
+    ("my ex told me, if I can't have you, no one else can", True),
+    ("If I can't have the blue crayon nobody will, my daughter said, and hid the box.", False),
+    ("if I can't have cake, no one will get cake, ha", False),
+])
+def test_if_he_cannot_have_me_nobody_will_is_a_threat(text, risk):
+    assert clear_risk(text) is risk
+
+
+def test_a_long_turn_is_read_whole_as_the_mean_of_its_clauses_without_embedding_it_again():
+    from coach.safety import WHOLE_EMBEDDED_WORDS, _embed_by_length, segments
+    from tests.fakes import FakeEmbedder
+
+    long_turn = ("We went to the coast on Saturday with the kids. The weather turned in the afternoon and we sat in the "
+                 "car for an hour. My partner got quiet and I didn't know what to say to him. On the drive back I kept "
+                 "thinking about my dad and the way he would go silent like that.")
+    parts = segments(long_turn)
+    whole = parts[-1]
+    assert len(whole.split()) > WHOLE_EMBEDDED_WORDS
+    embedder = FakeEmbedder()
+    rows = _embed_by_length(embedder, parts)
+    assert whole not in [t for call in embedder.calls for t in call]
+    clauses = embedder.embed(parts[:-1])
+    words = np.array([len(p.split()) for p in parts[:-1]], dtype=np.float32)
+    expected = words @ clauses
+    assert np.allclose(rows[-1], expected / np.linalg.norm(expected), atol=1e-6)
+    assert np.allclose(rows[:-1], clauses)
+
+    short_turn = "My ex texted that he'll make sure I never see my kids again, and that I'd better watch my back."
+    short_parts = segments(short_turn)
+    assert len(short_parts[-1].split()) <= WHOLE_EMBEDDED_WORDS
+    embedder = FakeEmbedder()
+    _embed_by_length(embedder, short_parts)
+    assert short_parts[-1] in [t for call in embedder.calls for t in call]  # a short whole is still embedded
