@@ -577,7 +577,7 @@ def possible_risk(text: str) -> bool:
 # ---- by meaning ------------------------------------------------------------------------------------------------
 
 WINDOW_WORDS = 14  # speech to text may give long stretches without punctuation: those are read in windows
-MAX_SEGMENTS = 12  # keeps the decision well inside 30 ms on a busy 2-core machine
+MAX_SEGMENTS = 12  # bounds a long turn's decision: the encoder reads about 0.6 ms per token on one core here
 # A whole turn longer than this is read as the mean of its clauses (_embed_by_length). 2026-12-08, `coach bench
 # --safety` as written: the same decisions on every labelled set and on real talk but one (a long turn whose danger
 # is a threat the phrase list now names), decision p95 on the long sets about 200 -> 160 ms. Not embedding the whole
