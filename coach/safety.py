@@ -769,20 +769,20 @@ def _embed_by_length(embedder: SentenceEmbedder, parts: list[str]) -> np.ndarray
     weighted by their words, which is nearly what mean pooling over the whole gives. Embedding it was the costliest
     part of a long turn's decision (about a fifth), and in a live session the only one never already embedded: the
     clauses of the parts kept while the partner spoke were read then, and the encoder keeps their vectors."""
-    short = [i for i, p in enumerate(parts) if len(p.split()) <= WINDOW_WORDS + 4]
-    long = [i for i, p in enumerate(parts) if len(p.split()) > WINDOW_WORDS + 4]
+    words = [len(p.split()) for p in parts]
+    short = [i for i, n in enumerate(words) if n <= WINDOW_WORDS + 4]
+    long = [i for i, n in enumerate(words) if n > WINDOW_WORDS + 4]
     if not short or not long:
         return np.asarray(embedder.embed(parts), dtype=np.float32)
-    embedded = [i for i in long if len(parts[i].split()) <= WHOLE_EMBEDDED_WORDS]
+    embedded = [i for i in long if words[i] <= WHOLE_EMBEDDED_WORDS]
+    pooled = [i for i in long if words[i] > WHOLE_EMBEDDED_WORDS]
     out = np.asarray(embedder.embed([parts[i] for i in short]), dtype=np.float32)
     rows = np.zeros((len(parts), out.shape[1]), dtype=np.float32)
     rows[short] = out
     if embedded:
         rows[embedded] = np.asarray(embedder.embed([parts[i] for i in embedded]), dtype=np.float32)
-    pooled = [i for i in long if i not in embedded]
     if pooled:
-        words = np.array([len(parts[i].split()) for i in short], dtype=np.float32)
-        mean = words @ out
+        mean = np.array([words[i] for i in short], dtype=np.float32) @ out
         rows[pooled] = mean / max(float(np.linalg.norm(mean)), 1e-9)
     return rows
 
